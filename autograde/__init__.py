@@ -1,0 +1,1 @@
+"""Grading around nbgrader: release, collect, grade, feedback, criteria coverage and competency reports."""

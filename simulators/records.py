@@ -1,0 +1,59 @@
+"""What the line reports as it runs: machine state changes and MES production events.
+
+These two records are the interface between the discrete-event line (`line.py`) and everything that
+consumes it: the sensor physics (`sensors.py`), the datasets (`dataset.py`), the KPIs (`kpis.py`) and
+the live MQTT stream (`live.py`). Times are simulation seconds from the start of the run.
+"""
+
+from dataclasses import dataclass
+
+# Station states, in the order of their integer codes (used in vectorised sensor arrays).
+STATES = ("running", "starved", "blocked", "down", "planned_stop")
+STATE_CODE = {name: code for code, name in enumerate(STATES)}
+
+# MES event kinds.
+EVENT_KINDS = (
+    "part_released",  # a part enters the line (open arrivals or a free CONWIP card)
+    "part_started",  # a station starts processing a part
+    "part_finished",  # a station finishes processing a part (good or scrap)
+    "part_scrapped",  # the part is scrapped at this station and leaves the line
+    "part_completed",  # the part leaves the last station of its routing as good output
+    "downtime_started",  # a breakdown or a maintenance stop begins; `reason` says which
+    "downtime_ended",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A station enters `state` at `t_s` (it stays in it until its next StateChange)."""
+
+    t_s: float
+    machine: str
+    state: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MesEvent:
+    """One production event, as a Manufacturing Execution System would log it."""
+
+    t_s: float
+    kind: str
+    machine: str | None
+    part_id: int | None
+    product: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetpointChange:
+    """A setpoint takes a new value at `t_s` (from the plant file at t=0, or from a command later).
+
+    `name` is one of "speed" (a station's speed factor, 1.0 = nominal), "buffer" (a station's input
+    buffer capacity), or "conwip" (the line's WIP cap; `machine` is None).
+    """
+
+    t_s: float
+    machine: str | None
+    name: str
+    value: float
