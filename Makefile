@@ -34,8 +34,8 @@ bench: install
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check ".[test]" setuptools
-	.lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v -E '^(factorylab|pip)==' > requirements.lock
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check ".[test]" "setuptools>=75"
+	.lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v -E '^(factorylab|pip)( @|==)' > requirements.lock
 	rm -rf .lock-venv
 
 clean:

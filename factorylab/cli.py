@@ -1,0 +1,51 @@
+"""The `factorylab` command: parses arguments and hands over to the packages that do the work.
+
+Each package contributes its own sub-commands (`simulators.cli` the plant and the learner's lab;
+`autograde.cli`, when present, the trainer's and evaluator's verbs). Errors the packages raise on bad
+input are printed as one line without a traceback; `--debug` shows the traceback.
+"""
+
+import argparse
+import logging
+import sys
+
+from simulators import cli as simulators_cli
+from simulators.errors import SimulatorError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="factorylab",
+        description="Courseware and autograded labs for industrial digitalisation, with a virtual plant.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    simulators_cli.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return args.handler(args) or 0
+    except SimulatorError as error:
+        if args.debug:
+            raise
+        print(f"factorylab: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("factorylab: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
