@@ -7,8 +7,12 @@ input are printed as one line without a traceback; `--debug` shows the traceback
 
 import argparse
 import logging
+import os
 import sys
+from pathlib import Path
 
+from autograde import cli as autograde_cli
+from autograde.errors import AutogradeError
 from simulators import cli as simulators_cli
 from simulators.errors import SimulatorError
 
@@ -24,12 +28,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     simulators_cli.register(commands)
+    autograde_cli.register(commands)
     return parser
+
+
+def _put_own_scripts_on_path() -> None:
+    """Make the tools installed beside this interpreter callable, as when its virtual environment is active.
+
+    nbgrader runs `alembic` as a command to create a gradebook, and would not find it when factorylab is
+    started as `.venv/bin/factorylab` without activating `.venv`.
+    """
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _put_own_scripts_on_path()
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -37,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.handler(args) or 0
-    except SimulatorError as error:
+    except (SimulatorError, AutogradeError) as error:
         if args.debug:
             raise
         print(f"factorylab: error: {error}", file=sys.stderr)

@@ -23,3 +23,7 @@ class BrokerError(SimulatorError):
 
 class CommandError(SimulatorError):
     """A setpoint command is unknown, malformed or out of range; the message is the refusal reason."""
+
+
+class DatasetError(SimulatorError):
+    """A dataset cannot be written where asked (a foreign non-empty folder, a bad format or duration)."""

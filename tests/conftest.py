@@ -1,0 +1,3 @@
+"""Suite-wide fixtures: the MQTT brokers (embedded and a real Mosquitto) live in tests/mqtt_fixtures.py."""
+
+pytest_plugins = ["mqtt_fixtures"]
