@@ -16,6 +16,8 @@ from autograde.errors import AutogradeError
 from simulators import cli as simulators_cli
 from simulators.errors import SimulatorError
 
+# Libraries that log their internals at INFO (amqtt, its state machine); shown with --debug only.
+CHATTY_LOGGERS = ("amqtt", "transitions")
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -29,7 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     simulators_cli.register(commands)
     autograde_cli.register(commands)
+    demo = commands.add_parser("demo", help="the main job end to end on the embedded defaults (make demo)")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
+    demo.set_defaults(handler=_demo)
     return parser
+
+
+def _demo(args) -> int:
+    from factorylab.demo import run_demo
+
+    run_demo(out_dir=args.out, seed=args.seed)
+    return 0
 
 
 def _put_own_scripts_on_path() -> None:
@@ -52,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    if not args.debug:
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
     try:
         return args.handler(args) or 0
     except (SimulatorError, AutogradeError) as error:

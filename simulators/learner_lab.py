@@ -31,7 +31,7 @@ def run_lab(*, plant, scenario, seed: int, broker_url: str | None, speed: float,
     if not labs_dir.is_dir():
         raise SimulatorError(f"{labs_dir}: no such folder of labs; pass --labs DIR (the folder holding the notebooks)")
     live = LivePlant(plant=plant, scenario=scenario, seed=seed, broker_url=broker_url, speed=speed)
-    url = live.start()
+    url = live.start().broker_url
     print(f"plant streaming on {url} (exported to notebooks as {BROKER_ENV})", flush=True)
     try:
         env = {**os.environ, BROKER_ENV: url}
