@@ -1,8 +1,10 @@
 """Throughput and publish-to-receive latency through the embedded broker and through Mosquitto.
 
-Run: ``.venv/bin/python benchmarks/bench_mqtt.py [--messages N]``. Loopback only, bounded in count
-(N QoS 0 messages of a sensor reading's size per broker) and in time (30 s per broker at most). Mosquitto
-is skipped, with a note, if its binary is not installed.
+Run: ``.venv/bin/python benchmarks/bench_mqtt.py [--messages N] [--paced-rate R]``. Two loads per broker:
+a flood (N messages as fast as the client sends them: the broker's throughput; its latencies are mostly
+queueing) and a paced stream (R messages per second, a live plant's order of magnitude: the latency a
+subscriber sees). Loopback only, bounded in count (QoS 0 messages of a sensor reading's size) and in time
+(30 s per load at most). Mosquitto is skipped, with a note, if its binary is not installed.
 """
 
 import argparse
@@ -25,8 +27,8 @@ TIME_LIMIT_S = 30.0
 PADDING = b'"value":21.123456,"unit":"degC","quality":"good"}'  # a reading is ~100 bytes
 
 
-def measure(url: str, messages: int) -> dict:
-    """Publish `messages` readings and time them until the last arrives (or TIME_LIMIT_S runs out)."""
+def measure(url: str, messages: int, rate_per_s: float | None = None) -> dict:
+    """Publish `messages` readings (paced at `rate_per_s`, or flat out) and time them until the last arrives."""
     latencies_s: list[float] = []
     done = threading.Event()
 
@@ -40,6 +42,8 @@ def measure(url: str, messages: int) -> dict:
         subscriber.subscribe("bench/#", receive, qos=0)
         started = time.perf_counter()
         for n in range(messages):
+            if rate_per_s is not None:
+                time.sleep(max(0.0, started + n / rate_per_s - time.perf_counter()))
             publisher.publish(f"bench/m{n % 20}", b"%d|" % time.perf_counter_ns() + PADDING)
         done.wait(TIME_LIMIT_S)
         elapsed_s = time.perf_counter() - started
@@ -52,10 +56,19 @@ def measure(url: str, messages: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--paced-rate", type=float, default=500.0, help="messages per second of the paced load")
     args = parser.parse_args()
+    paced_messages = int(args.paced_rate * 5)  # five seconds of paced stream
+    loads = {"flood": (args.messages, None), f"paced {args.paced_rate:g}/s": (paced_messages, args.paced_rate)}
+    for load, (messages, rate) in loads.items():
+        print(f"\nload: {load}, {messages} messages")
+        report(measure_brokers(messages, rate))
+
+
+def measure_brokers(messages: int, rate_per_s: float | None) -> dict:
     results = {}
     with EmbeddedBroker() as broker:
-        results["embedded (amqtt)"] = measure(broker.url, args.messages)
+        results["embedded (amqtt)"] = measure(broker.url, messages, rate_per_s)
     binary = shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
     if binary is None:
         print("mosquitto not installed: only the embedded broker is measured")
@@ -63,9 +76,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             mosquitto = Mosquitto(binary, Path(directory)).start()
             try:
-                results["mosquitto"] = measure(mosquitto.url, args.messages)
+                results["mosquitto"] = measure(mosquitto.url, messages, rate_per_s)
             finally:
                 mosquitto.stop()
+    return results
+
+
+def report(results: dict) -> None:
     print(f"{'broker':<18}{'received':>10}{'msg/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for name, r in results.items():
         print(f"{name:<18}{r['received']:>10}{r['rate']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}")

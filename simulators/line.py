@@ -23,8 +23,9 @@ shift another's numbers: ("line", "release"), ("line", "mix"), ("line", station,
 import bisect
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import simpy
@@ -44,27 +45,17 @@ DRAW_BLOCK = 512  # values drawn per call to numpy: one draw at a time would cos
 Listener = Callable[[StateChange | MesEvent | SetpointChange], None]
 
 
-class _Draws:
-    """An endless supply of values from `draw(n)`, fetched in blocks to keep numpy's overhead low."""
+def _draws(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
+    """An endless supply of values from `draw(n)`, fetched in blocks to keep numpy's overhead low.
 
-    __slots__ = ("_draw", "_next", "_values")
-
-    def __init__(self, draw: Callable[[int], np.ndarray]):
-        self._draw = draw
-        self._values: list[float] = []
-        self._next = 0
-
-    def next(self) -> float:
-        if self._next == len(self._values):
-            self._values = self._draw(DRAW_BLOCK).tolist()
-            self._next = 0
-        value = self._values[self._next]
-        self._next += 1
-        return value
+    Read with `next()`: the chain is C code, so a value costs no Python frame; a block is drawn when
+    the previous one runs out, as a one-value-at-a-time reader would see it.
+    """
+    return chain.from_iterable(iter(lambda: draw(DRAW_BLOCK).tolist(), None))
 
 
-def _distribution_draws(distribution: Distribution, rng: np.random.Generator) -> _Draws:
-    return _Draws(lambda n: distribution.sample(rng, n))
+def _distribution_draws(distribution: Distribution, rng: np.random.Generator) -> Iterator[float]:
+    return _draws(lambda n: distribution.sample(rng, n))
 
 
 class _Part:
@@ -107,13 +98,6 @@ class _Buffer:
         self.putters.append((admitted, part))
         return admitted
 
-    def take(self) -> _Part | None:
-        if not self.items:
-            return None
-        part = self.items.popleft()
-        self.admit()
-        return part
-
     def wait(self) -> simpy.Event:
         self.getter = self._env.event()
         return self.getter
@@ -150,51 +134,61 @@ class _Station:
             if step.station == self.name
         }
         scrap_rng = stream(seed, "line", self.name, "scrap")
-        self.scrap_draw = _Draws(scrap_rng.random)
+        self.scrap_draw = _draws(scrap_rng.random)
         if spec.breakdowns is not None:
             failure_rng = stream(seed, "line", self.name, "breakdowns")
             repair_rng = stream(seed, "line", self.name, "repairs")
             mtbf_s, mttr_s = spec.breakdowns.mtbf_hours * 3600.0, spec.breakdowns.mttr_hours * 3600.0
-            self.time_to_failure = _Draws(lambda n: failure_rng.exponential(mtbf_s, n))
-            self.time_to_repair = _Draws(lambda n: repair_rng.exponential(mttr_s, n))
+            self.time_to_failure = _draws(lambda n: failure_rng.exponential(mtbf_s, n))
+            self.time_to_repair = _draws(lambda n: repair_rng.exponential(mttr_s, n))
 
     # --- processes ---
 
     def run(self):
-        """Take, process, pass on, forever."""
+        """Take, process, pass on, forever.
+
+        This loop is most of the line's cost, so everything it reads that does not change while it
+        runs (the station's own process, its buffer's deque, its draws, bound methods) is a local.
+        """
         line, buffer, name, env = self.line, self.buffer, self.name, self.env
-        part_event = line.record_part_event
+        items, pausable, stations = buffer.items, self.pausable, line.stations
+        process_time, scrap_draw, scrap_rate = self.process_time, self.scrap_draw, self.scrap_rate
+        part_event, timeout = line.record_part_event, env.timeout
+        process = env.active_process  # this generator's own process, the one a stop interrupts
         while True:
-            part = buffer.take()
-            if part is None:
+            if items:
+                part = items.popleft()
+                if buffer.putters:
+                    buffer.admit()
+            else:
                 self.set_activity("starved")
                 part = yield buffer.wait()
             if self.activity != "running":
                 self.set_activity("running")
-            duration_s = self.process_time[part.product].next() / self.speed
+            duration_s = next(process_time[part.product]) / self.speed
             while not self.available:
                 yield self.up
             part_event("part_started", name, part)
             # The common case inline (one timeout); a stop during it hands the rest over to work().
-            process = env.active_process
-            self.pausable.append(process)
+            pausable.append(process)
             start_s = env.now
             try:
-                yield env.timeout(duration_s)
-                self.pausable.remove(process)
+                yield timeout(duration_s)
+                pausable.remove(process)
             except simpy.Interrupt:
                 yield from self.work(duration_s - (env.now - start_s))
             part_event("part_finished", name, part)
-            if self.scrap_rate and self.scrap_draw.next() < self.scrap_rate:
+            if scrap_rate and next(scrap_draw) < scrap_rate:
                 part_event("part_scrapped", name, part)
                 line.part_left(part, completed=False)
                 continue
-            part.step += 1
-            if part.step == len(part.steps):
+            part.step = step = part.step + 1
+            steps = part.steps
+            if step == len(steps):
                 part_event("part_completed", name, part)
                 line.part_left(part, completed=True)
                 continue
-            admitted = line.stations[part.steps[part.step]].buffer.put(part)
+            admitted = stations[steps[step]].buffer.put(part)
             if admitted is not None:
                 self.set_activity("blocked")
                 yield admitted
@@ -220,9 +214,9 @@ class _Station:
     def failures(self):
         """Fail after an exponential working time, stay down an exponential repair time, again."""
         while True:
-            yield from self.work(self.time_to_failure.next())
+            yield from self.work(next(self.time_to_failure))
             self.add_down("breakdown")
-            yield self.env.timeout(self.time_to_repair.next())
+            yield self.env.timeout(next(self.time_to_repair))
             self.remove_down("breakdown")
 
     def maintenance(self, duration_s: float):
@@ -304,7 +298,7 @@ class Line:
         self._last_part_id = 0
         self._products = list(plant.products.values())
         self._mix_cumulative = np.cumsum([product.mix for product in self._products]).tolist()
-        self._mix_draw = _Draws(stream(seed, "line", "mix").random)
+        self._mix_draw = _draws(stream(seed, "line", "mix").random)
         self._routings = {p.name: tuple(step.station for step in p.routing) for p in self._products}
 
         for name, station in self.stations.items():
@@ -405,7 +399,7 @@ class Line:
     def _arrivals(self):
         interarrival = _distribution_draws(self.plant.release.interarrival, stream(self.seed, "line", "release"))
         while True:
-            yield self.env.timeout(interarrival.next())
+            yield self.env.timeout(next(interarrival))
             self._release()
 
     def _fill_conwip(self) -> None:
@@ -415,7 +409,7 @@ class Line:
     def _release(self) -> None:
         product = self._products[0]
         if len(self._products) > 1:
-            share = self._mix_draw.next() * self._mix_cumulative[-1]
+            share = next(self._mix_draw) * self._mix_cumulative[-1]
             product = self._products[bisect.bisect_right(self._mix_cumulative, share)]
         self._last_part_id += 1
         steps = self._routings[product.name]

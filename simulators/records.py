@@ -3,9 +3,14 @@
 These two records are the interface between the discrete-event line (`line.py`) and everything that
 consumes it: the sensor physics (`sensors.py`), the datasets (`dataset.py`), the KPIs (`kpis.py`) and
 the live MQTT stream (`live.py`). Times are simulation seconds from the start of the run.
+
+They are named tuples rather than dataclasses because the line writes a few of them for every SimPy
+event and a tuple is built in a third of the time (see benchmarks/bench_line.py). Read them by field
+name; being tuples, records of two kinds holding the same values compare equal, so check the type
+where kinds mix (as `Line.record` does).
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Station states, in the order of their integer codes (used in vectorised sensor arrays).
 STATES = ("running", "starved", "blocked", "down", "planned_stop")
@@ -23,8 +28,7 @@ EVENT_KINDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class StateChange:
+class StateChange(NamedTuple):
     """A station enters `state` at `t_s` (it stays in it until its next StateChange)."""
 
     t_s: float
@@ -33,8 +37,7 @@ class StateChange:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MesEvent:
+class MesEvent(NamedTuple):
     """One production event, as a Manufacturing Execution System would log it."""
 
     t_s: float
@@ -45,8 +48,7 @@ class MesEvent:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SetpointChange:
+class SetpointChange(NamedTuple):
     """A setpoint takes a new value at `t_s` (from the plant file at t=0, or from a command later).
 
     `name` is one of "speed" (a station's speed factor, 1.0 = nominal), "buffer" (a station's input
