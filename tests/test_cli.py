@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mqtt_fixtures import Inbox
 
 from autograde.catalogue import load_catalogue
-from mqtt_fixtures import Inbox
 from simulators.plantfile import default_plant_path
 from simulators.transport import MqttClient
 
@@ -59,7 +59,7 @@ def write_plant(path: Path, change) -> Path:
     return path
 
 
-# --- the entry point ---------------------------------------------------------------------------------------
+# --- the entry point ------------------------------------------------------------------------------------------
 
 
 def test_installed_script_lists_every_command_in_its_help(tmp_path):
@@ -69,7 +69,7 @@ def test_installed_script_lists_every_command_in_its_help(tmp_path):
         assert command in result.stdout
 
 
-# --- plant kpis ----------------------------------------------------------------------------------------------
+# --- plant kpis -----------------------------------------------------------------------------------------------
 
 
 def test_kpis_json_has_the_line_kpis_and_depends_only_on_the_seed(tmp_path):
@@ -110,7 +110,7 @@ def test_kpis_table_is_a_readable_table_with_the_same_numbers_as_json(tmp_path):
     assert {"saw", "cnc", "deburr", "wash", "inspect"} <= rows
 
 
-# --- plant scenarios -------------------------------------------------------------------------------------------
+# --- plant scenarios ------------------------------------------------------------------------------------------
 
 
 def test_scenarios_lists_every_bundled_yaml_with_its_description(tmp_path):
@@ -123,7 +123,7 @@ def test_scenarios_lists_every_bundled_yaml_with_its_description(tmp_path):
         assert len(line.split(maxsplit=1)) == 2, f"no description: {line!r}"
 
 
-# --- plant dataset -----------------------------------------------------------------------------------------------
+# --- plant dataset --------------------------------------------------------------------------------------------
 
 
 def test_dataset_writes_files_and_a_data_card_whose_command_regenerates_them_byte_for_byte(tmp_path):
@@ -167,7 +167,7 @@ def test_dataset_refuses_a_non_empty_foreign_folder_and_leaves_it_untouched(tmp_
     assert sorted(path.name for path in tmp_path.iterdir()) == ["thesis"]  # no partial dataset left behind
 
 
-# --- plant run ------------------------------------------------------------------------------------------------------
+# --- plant run ------------------------------------------------------------------------------------------------
 
 
 def test_run_with_the_embedded_broker_prints_its_url_and_exits_quietly(tmp_path):
@@ -186,7 +186,7 @@ def test_run_streams_readings_and_status_to_the_given_broker(tmp_path, embedded_
                             "--seed", 7, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert embedded_broker.url in result.stdout
-        inbox.wait_for(lambda m: m.topic.endswith("/status") and json.loads(m.payload)["status"] == "stopped")
+        inbox.wait_for(lambda m: m.topic.endswith("/_status") and json.loads(m.payload)["status"] == "stopped")
         messages = inbox.drain()
     readings = [m for m in messages if m.topic.startswith("factorylab/lyon/machining/line1/cnc/")
                 and "value" in json.loads(m.payload)]
@@ -206,7 +206,7 @@ def test_debug_shows_the_traceback_of_an_unreachable_broker(tmp_path):
     assert "BrokerError" in result.stderr and "cannot reach mqtt://127.0.0.1:1" in result.stderr
 
 
-# --- bad input -------------------------------------------------------------------------------------------------------
+# --- bad input ------------------------------------------------------------------------------------------------
 
 
 def _unknown_key(data):
@@ -265,7 +265,7 @@ def test_a_scenario_naming_a_machine_the_plant_lacks_gives_one_line(tmp_path):
     assert result.stdout == ""  # refused before any broker was started
 
 
-# --- coverage and report ------------------------------------------------------------------------------------------
+# --- coverage and report --------------------------------------------------------------------------------------
 
 
 def test_coverage_of_an_empty_labs_folder_lists_every_criterion_as_not_assessed(tmp_path):
@@ -307,7 +307,7 @@ def test_report_on_a_course_without_gradebook_gives_one_line_and_writes_nothing(
     assert sorted(path.name for path in course.iterdir()) == []  # no gradebook created as a side effect
 
 
-# --- lab ---------------------------------------------------------------------------------------------------------------
+# --- lab ------------------------------------------------------------------------------------------------------
 
 
 def test_lab_with_a_missing_labs_folder_gives_one_line_before_starting_anything(tmp_path):
