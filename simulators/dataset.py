@@ -296,7 +296,7 @@ def _write_card(folder, plant, scenario, seed, hours, out_name, fmt, rows) -> No
     lines = [
         f"# Dataset: {plant.name}, scenario {scenario.name}, seed {seed}",
         "",
-        f"{hours:g} simulated hour{"" if hours == 1 else "s"} of the factorylab virtual plant **{plant.name}** "
+        f"{hours:g} simulated hour{'' if hours == 1 else 's'} of the factorylab virtual plant **{plant.name}** "
         f"({plant.location.site}/{plant.location.area}/{plant.location.line}, starting "
         f"{plant.start.isoformat()}), recorded under the fault scenario **{scenario.name}**: "
         f"{scenario.description or 'no description'}",
