@@ -15,6 +15,7 @@ from autograde import cli as autograde_cli
 from autograde.errors import AutogradeError
 from simulators import cli as simulators_cli
 from simulators.errors import SimulatorError
+from simulators.seeding import DEFAULT_SEED
 
 # Libraries that log their internals at INFO (amqtt, its state machine); shown with --debug only.
 CHATTY_LOGGERS = ("amqtt", "transitions")
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     autograde_cli.register(commands)
     demo = commands.add_parser("demo", help="the main job end to end on the embedded defaults (make demo)")
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: %(default)s)")
-    demo.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
     demo.set_defaults(handler=_demo)
     return parser
 

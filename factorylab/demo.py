@@ -20,6 +20,7 @@ from simulators.line import simulate
 from simulators.live import LivePlant
 from simulators.plantfile import load_plant
 from simulators.scenarios import load_scenario
+from simulators.seeding import DEFAULT_SEED
 from simulators.transport import MqttClient
 
 DATASET_SCENARIO = "cooling_failure"
@@ -30,7 +31,7 @@ LIVE_WALL_S = 6.0  # how long the live stream runs
 REPLY_TIMEOUT_S = 10.0
 
 
-def run_demo(*, out_dir: Path = Path("demo-output"), seed: int = 42) -> Path:
+def run_demo(*, out_dir: Path = Path("demo-output"), seed: int = DEFAULT_SEED) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plant = load_plant()
@@ -90,14 +91,14 @@ def stream_live(plant, seed: int) -> dict:
 
 
 def _index_text(dataset: Path, out_dir: Path) -> str:
-    return f"""# factorylab demo output
-
-| file | what it is |
-|---|---|
-| `{dataset.relative_to(out_dir)}/` | {DATASET_HOURS:g} h of the default plant under scenario `{DATASET_SCENARIO}`: raw readings, \
-MES events, machine states, ground-truth fault windows; its `DATACARD.md` explains every column |
-| `kpis.json` | the line's KPIs over a simulated working week ({KPI_HOURS:g} h): throughput, cycle time, WIP, \
-per-station state times, OEE |
-| `live.json` | what a client saw of the live MQTT stream: messages by topic kind and the plant's replies to two \
-setpoint commands |
-"""
+    rows = [
+        (f"`{dataset.relative_to(out_dir)}/`",
+         f"{DATASET_HOURS:g} h of the default plant under scenario `{DATASET_SCENARIO}`: raw readings, MES events, "
+         "machine states, ground-truth fault windows; its `DATACARD.md` explains every column"),
+        ("`kpis.json`", f"the line's KPIs over a simulated working week ({KPI_HOURS:g} h): throughput, cycle time, "
+                        "WIP, per-station state times, OEE"),
+        ("`live.json`", "what a client saw of the live MQTT stream: messages by topic kind and the plant's replies "
+                        "to two setpoint commands"),
+    ]
+    table = "\n".join(f"| {name} | {what} |" for name, what in rows)
+    return f"# factorylab demo output\n\n| file | what it is |\n|---|---|\n{table}\n"

@@ -8,7 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
-DEFAULT_SEED = 42
+from simulators.seeding import DEFAULT_SEED
 
 
 def register(commands: argparse._SubParsersAction) -> None:

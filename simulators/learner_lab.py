@@ -1,8 +1,9 @@
 """`factorylab lab`: the learner's one command — the live plant in the background, JupyterLab in front.
 
 The plant streams to the embedded broker (or the one given) for as long as JupyterLab runs. Notebooks
-find the broker through the environment variable `FACTORYLAB_BROKER`, which JupyterLab passes on to
-every kernel it starts, so a lab never hard-codes a host or a port.
+find the broker and the learner's seed through the environment variables `FACTORYLAB_BROKER` and
+`FACTORYLAB_SEED` (see `simulators.learner`), which JupyterLab passes on to every kernel it starts, so a
+lab never hard-codes a host, a port or a seed.
 """
 
 import os
@@ -11,9 +12,8 @@ import sys
 from pathlib import Path
 
 from simulators.errors import SimulatorError
+from simulators.learner import BROKER_ENV, SEED_ENV
 from simulators.live import LivePlant
-
-BROKER_ENV = "FACTORYLAB_BROKER"
 
 
 def jupyterlab_command(*, labs_dir: Path, port: int, open_browser: bool) -> list[str]:
@@ -34,7 +34,7 @@ def run_lab(*, plant, scenario, seed: int, broker_url: str | None, speed: float,
     url = live.start().broker_url
     print(f"plant streaming on {url} (exported to notebooks as {BROKER_ENV})", flush=True)
     try:
-        env = {**os.environ, BROKER_ENV: url}
+        env = {**os.environ, BROKER_ENV: url, SEED_ENV: str(seed)}
         return subprocess.call(jupyterlab_command(labs_dir=labs_dir, port=port, open_browser=open_browser), env=env)
     finally:
         live.stop()

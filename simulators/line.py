@@ -152,12 +152,13 @@ class _Station:
         """Take, process, pass on, forever.
 
         This loop is most of the line's cost, so everything it reads that does not change while it
-        runs (the station's own process, its buffer's deque, its draws, bound methods) is a local.
+        runs (the station's own process, its buffer's deque, its draws, bound methods) is a local, and
+        the two records it writes for every part (started, finished) are built here, not in a call.
         """
         line, buffer, name, env = self.line, self.buffer, self.name, self.env
         items, pausable, stations = buffer.items, self.pausable, line.stations
         process_time, scrap_draw, scrap_rate = self.process_time, self.scrap_draw, self.scrap_rate
-        part_event, timeout = line.record_part_event, env.timeout
+        part_event, timeout, log_event = line.record_part_event, env.timeout, line.events.append
         process = env.active_process  # this generator's own process, the one a stop interrupts
         while True:
             if items:
@@ -172,16 +173,22 @@ class _Station:
             duration_s = next(process_time[part.product]) / self.speed
             while not self.available:
                 yield self.up
-            part_event("part_started", name, part)
+            start_s = env.now
+            event = _new_record(MesEvent, (start_s, "part_started", name, part.id, part.product, None))
+            log_event(event)
+            if line.listener is not None:
+                line.listener(event)
             # The common case inline (one timeout); a stop during it hands the rest over to work().
             pausable.append(process)
-            start_s = env.now
             try:
                 yield timeout(duration_s)
                 pausable.remove(process)
             except simpy.Interrupt:
                 yield from self.work(duration_s - (env.now - start_s))
-            part_event("part_finished", name, part)
+            event = _new_record(MesEvent, (env.now, "part_finished", name, part.id, part.product, None))
+            log_event(event)
+            if line.listener is not None:
+                line.listener(event)
             if scrap_rate and next(scrap_draw) < scrap_rate:
                 part_event("part_scrapped", name, part)
                 line.part_left(part, completed=False)

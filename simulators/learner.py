@@ -1,0 +1,105 @@
+"""What a lab notebook asks of the plant: its learner's seed, a recorded dataset, a live plant to connect to.
+
+A lab works the same on a learner's laptop, under `factorylab lab`, and in the grader's sandbox because
+everything it needs from outside comes through two environment variables:
+
+- `FACTORYLAB_SEED` — the learner's plant variant. `factorylab lab --seed N` sets it for the kernels it starts,
+  and the grader sets it to the seed it knows for that learner, so hidden tests recompute the same ground
+  truth. Unset, labs use `DEFAULT_SEED` (the seed of the bundled datasets).
+- `FACTORYLAB_BROKER` — the MQTT broker the live plant streams to (set by `factorylab lab`). Unset, a lab that
+  needs live data starts the plant itself on an embedded broker (`start_plant`).
+
+Datasets come from `datasets/` when the bundled one matches, else they are generated (deterministically,
+in about a second for a shift) into a cache folder, `FACTORYLAB_CACHE` or the system's temporary directory.
+Only what a subscriber would observe is handed to learners: readings, events, states, setpoints and sensor
+metadata, never the ground truth (`readings_truth`, `faults`), which graders read with `load_truth`.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from simulators.dataset import is_dataset, write_dataset
+from simulators.errors import SimulatorError
+from simulators.live import LivePlant
+from simulators.plantfile import load_plant
+from simulators.scenarios import load_scenario
+from simulators.seeding import DEFAULT_SEED
+
+SEED_ENV = "FACTORYLAB_SEED"
+BROKER_ENV = "FACTORYLAB_BROKER"
+CACHE_ENV = "FACTORYLAB_CACHE"
+BUNDLED = Path(__file__).resolve().parents[1] / "datasets"
+OBSERVED_TABLES = ("readings", "events", "states", "setpoints", "sensors")
+TRUTH_TABLES = ("readings_truth", "faults")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The observed tables of one recorded run, as pandas DataFrames, and where they were read from."""
+
+    folder: Path
+    readings: pd.DataFrame
+    events: pd.DataFrame
+    states: pd.DataFrame
+    setpoints: pd.DataFrame
+    sensors: pd.DataFrame
+
+
+def learner_seed() -> int:
+    """This learner's seed: `FACTORYLAB_SEED` if set, else `DEFAULT_SEED`."""
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SEED
+    if not raw.isdigit():
+        raise SimulatorError(f"{SEED_ENV}: must be a non-negative integer, got {raw!r}; unset it to use {DEFAULT_SEED}")
+    return int(raw)
+
+
+def dataset_folder(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0) -> Path:
+    """The folder of the dataset for (scenario, seed, hours): bundled if it exists, else generated once."""
+    seed = learner_seed() if seed is None else seed
+    name = f"line1_{scenario}_seed{seed}_{hours:g}h"
+    bundled = BUNDLED / name
+    if is_dataset(bundled):
+        return bundled
+    cache = Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "factorylab-datasets") / name
+    if not is_dataset(cache):
+        plant = load_plant()
+        write_dataset(plant=plant, scenario=load_scenario(scenario, plant), seed=seed, hours=hours, out_dir=cache)
+    return cache
+
+
+def load_dataset(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0) -> Dataset:
+    """The observed tables of the default plant's run under `scenario` for this learner's seed."""
+    folder = dataset_folder(scenario, seed=seed, hours=hours)
+    return Dataset(folder, **{table: _read(folder, table) for table in OBSERVED_TABLES})
+
+
+def load_truth(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0) -> dict[str, pd.DataFrame]:
+    """The ground truth of the same run (for graders): every sample's true value and defect, and fault windows."""
+    folder = dataset_folder(scenario, seed=seed, hours=hours)
+    return {table: _read(folder, table) for table in TRUTH_TABLES}
+
+
+def start_plant(*, scenario: str = "normal", seed: int | None = None, speed: float = 60.0) -> LivePlant:
+    """Start the live plant in the background and return it (`.broker_url`, `.prefix`, `.stop()`).
+
+    Streams to `FACTORYLAB_BROKER` when set, else to an embedded broker started for this notebook.
+    """
+    plant = load_plant()
+    live = LivePlant(plant=plant, scenario=load_scenario(scenario, plant),
+                     seed=learner_seed() if seed is None else seed,
+                     broker_url=os.environ.get(BROKER_ENV) or None, speed=speed)
+    return live.start()
+
+
+def _read(folder: Path, table: str) -> pd.DataFrame:
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+        path = folder / f"{table}{suffix}"
+        if path.exists():
+            return reader(path)
+    raise SimulatorError(f"{folder}: no {table}.parquet or {table}.csv; regenerate the dataset")

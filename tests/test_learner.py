@@ -1,0 +1,55 @@
+"""What a lab asks of the plant: the learner's seed, observed data only, and the broker it is given."""
+
+import json
+
+import pytest
+from mqtt_fixtures import wait_until
+
+from simulators import learner, topics
+from simulators.errors import SimulatorError
+from simulators.transport import MqttClient
+
+
+def test_seed_comes_from_the_environment_or_defaults_to_the_bundled_one(monkeypatch):
+    monkeypatch.delenv(learner.SEED_ENV, raising=False)
+    assert learner.learner_seed() == learner.DEFAULT_SEED
+    monkeypatch.setenv(learner.SEED_ENV, "123")
+    assert learner.learner_seed() == 123
+    monkeypatch.setenv(learner.SEED_ENV, "abc")
+    with pytest.raises(SimulatorError, match="FACTORYLAB_SEED: must be a non-negative integer, got 'abc'"):
+        learner.learner_seed()
+
+
+def test_the_default_dataset_is_the_bundled_one_and_holds_no_ground_truth(monkeypatch):
+    monkeypatch.delenv(learner.SEED_ENV, raising=False)
+    data = learner.load_dataset()
+    assert data.folder == learner.BUNDLED / "line1_normal_seed7_8h"
+    assert {"timestamp", "machine", "sensor", "value", "unit", "quality"} <= set(data.readings.columns)
+    assert "true_value" not in data.readings.columns and "defect" not in data.readings.columns
+
+
+def test_another_seed_is_generated_once_into_the_cache_with_its_truth(monkeypatch, tmp_path):
+    monkeypatch.setenv(learner.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(learner.SEED_ENV, "11")
+    data = learner.load_dataset("cooling_failure", hours=4)
+    assert data.folder == tmp_path / "line1_cooling_failure_seed11_4h"
+    truth = learner.load_truth("cooling_failure", hours=4)
+    assert len(truth["readings_truth"]) >= len(data.readings) * 0.95
+    assert list(truth["faults"]["kind"]) == ["cooling_failure"]
+    stamp = (data.folder / "manifest.json").stat().st_mtime_ns
+    learner.load_dataset("cooling_failure", hours=4)
+    assert (data.folder / "manifest.json").stat().st_mtime_ns == stamp, "a cached dataset is not rewritten"
+
+
+def test_start_plant_streams_to_the_broker_named_in_the_environment(monkeypatch, embedded_broker):
+    monkeypatch.setenv(learner.BROKER_ENV, embedded_broker.url)
+    live = learner.start_plant(speed=60)
+    try:
+        assert live.broker_url == embedded_broker.url
+        statuses = []
+        with MqttClient(embedded_broker.url) as client:
+            client.subscribe(f"{live.prefix}/{topics.STATUS}", lambda m: statuses.append(json.loads(m.payload)))
+            wait_until(lambda: statuses, what="the plant's retained status")
+    finally:
+        live.stop()
+    assert statuses[0]["status"] == "running"
