@@ -20,7 +20,7 @@ import pytest
 from simulators.broker import Account, BrokerAddress, EmbeddedBroker, free_port, write_mosquitto_config
 from simulators.transport import MqttClient
 
-WAIT_S = 5.0  # the longest any MQTT test waits for one thing to happen
+WAIT_S = 10.0  # the longest any MQTT test waits for one thing to happen (CI machines can be busy)
 
 
 class Inbox:
