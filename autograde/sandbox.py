@@ -59,7 +59,7 @@ while [ "$1" != "--" ]; do
   shift
 done
 shift
-if [ "$hide" = 1 ]; then mkdir -p "$work" && mount --bind /proc/self/fd/3 "$work" || exit 98; fi
+if [ "$hide" = 1 ]; then mkdir -p "$work" && mount --no-canonicalize --bind /proc/self/fd/3 "$work" || exit 98; fi
 exec 3<&-
 cd "$work" || exit 99
 ulimit -v "$as_kib" || exit 96
@@ -244,6 +244,7 @@ def _execution_config(job: ExecutionJob, workdir: Path, isolated: bool, started:
     config.SandboxedExecute.deadline = started + job.limits.notebook_timeout_s
     config.SandboxedExecute.max_output_bytes = job.limits.max_output_bytes
     config.SandboxedExecute.kernel_manager_class = SandboxedKernelManager
+    config.SandboxedExecute.startup_timeout = min(60, job.limits.notebook_timeout_s)
     config.SandboxedExecute.shutdown_kernel = "immediate"  # outputs are in; a kernel may not answer anyway
     config.SandboxedKernelManager.workdir = str(workdir)
     config.SandboxedKernelManager.memory_mb = job.limits.memory_mb

@@ -1,0 +1,94 @@
+"""Where the trainer's nbgrader course directory lives, and the nbgrader configuration factorylab grades with.
+
+The repository's `labs/<lab>/` holds the lab sources; everything nbgrader makes from them and from the
+learners' work lives in the course directory, outside git, because it holds learners' personal data and the
+solutions: `source/` (the labs as released, with solutions and hidden tests), `release/` (the learners'
+versions), `submitted/<learner>/<lab>/`, `autograded/`, `feedback/` and `gradebook.db`, nbgrader's own layout.
+Its place, in order: the `course_dir` argument (`--course DIR`), `$FACTORYLAB_COURSE`, else
+`$XDG_DATA_HOME/factorylab/course` (`~/.local/share/factorylab/course`).
+
+factorylab's own working files (the staged submissions the grader reads) go under `<course>/.factorylab/`.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+
+COURSE_ENV = "FACTORYLAB_COURSE"
+WORK_DIR = ".factorylab"
+DEFAULT_LABS_DIR = Path("labs")
+
+
+def default_course_dir() -> Path:
+    """The course directory when none is given: `$FACTORYLAB_COURSE`, else under the user's data folder."""
+    if os.environ.get(COURSE_ENV):
+        return Path(os.environ[COURSE_ENV])
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data_home / "factorylab" / "course"
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course directory, by nbgrader's own folder names."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, course_dir: Path | None = None) -> "Course":
+        return cls(Path(course_dir or default_course_dir()).expanduser().resolve())
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def release(self) -> Path:
+        return self.root / "release"
+
+    @property
+    def submitted(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / "feedback"
+
+    @property
+    def staged(self) -> Path:
+        """Copies of the submissions as the grader feeds them to nbgrader (unreadable notebooks left out)."""
+        return self.root / WORK_DIR / "staged"
+
+    def released_labs(self) -> list[str]:
+        """The labs with a learners' version in `release/`, in name order."""
+        if not self.release.is_dir():
+            return []
+        return sorted(path.name for path in self.release.iterdir() if path.is_dir() and not path.name.startswith("."))
+
+    def submitters(self, lab: str) -> list[str]:
+        """The learners with a `submitted/<learner>/<lab>/` folder, in name order."""
+        if not self.submitted.is_dir():
+            return []
+        return sorted(path.name for path in self.submitted.iterdir() if (path / lab).is_dir())
+
+
+def nbgrader_config(course: Course, *, cell_timeout_s: int = 30) -> Config:
+    """The nbgrader configuration every factorylab verb runs with: the course folder and its gradebook.
+
+    Nothing else differs from nbgrader's defaults, so `nbgrader` commands run in the course folder see the
+    same course (a trainer may still use nbgrader's formgrader for manual grading).
+    """
+    config = Config()
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.db_url = course.db_url
+    config.Execute.timeout = cell_timeout_s
+    return config

@@ -1,0 +1,129 @@
+"""lab2_dashboard served by Voilà, in a real headless Chromium: the live dashboard renders and its values move.
+
+Voilà executes the solution notebook (source version) in a fresh kernel; its live section keeps the plant
+streaming when served by Voilà. Chromium is driven over the DevTools protocol: the test reads the live
+dashboard's text twice, a few seconds apart, as someone watching the screen would.
+"""
+
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+LAB_DIR = Path(__file__).resolve().parents[1] / "labs" / "lab2_dashboard"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000"]
+LIVE = ".factorylab-live"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is needed for the browser tests in CI (apt-get install chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def voila_url(tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    env = {key: value for key, value in os.environ.items() if key != "FACTORYLAB_BROKER"}  # embedded broker
+    command = [str(Path(sys.executable).parent / "voila"), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+               "lab2_dashboard.ipynb"]
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, cwd=LAB_DIR, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
+                    break
+                except OSError:
+                    assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+                    time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _devtools(chromium: str, profile: Path):
+    process = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                                "--remote-debugging-port=0", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + 30
+    while not port_file.is_file() or not port_file.read_text().strip():
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("chromium did not open its DevTools port")
+        time.sleep(0.1)
+    port = port_file.read_text().split()[0]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
+        page = next(target for target in json.load(answer) if target["type"] == "page")
+    return process, page["webSocketDebuggerUrl"]
+
+
+def test_the_served_dashboard_shows_live_values_that_change(chromium, voila_url, tmp_path):
+    from websockets.sync.client import connect
+
+    process, url = _devtools(chromium, tmp_path / "profile")
+    try:
+        with connect(url, max_size=None, open_timeout=10) as browser:
+            ids = iter(range(1, 100_000))
+
+            def call(method, **params):
+                message_id = next(ids)
+                browser.send(json.dumps({"id": message_id, "method": method, "params": params}))
+                while True:
+                    reply = json.loads(browser.recv(timeout=60))
+                    if reply.get("id") == message_id:
+                        assert "error" not in reply, reply
+                        return reply.get("result", {})
+
+            def live_text() -> str:
+                expression = f"(() => {{ const e = document.querySelector('{LIVE}'); return e ? e.innerText : ''; }})()"
+                return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value", "")
+
+            call("Page.navigate", url=voila_url)
+            deadline = time.monotonic() + 90  # Voilà executes the whole notebook first
+            while "mm/s" not in live_text() or not re.search(r"\d\d:\d\d:\d\d", live_text()):
+                assert time.monotonic() < deadline, "the live dashboard did not render within 90 s"
+                time.sleep(0.5)
+            first = live_text()
+            for unit in ("mm/s", "kW", "°C", "bar"):
+                assert unit in first, f"unit {unit} missing from the live dashboard"
+            assert re.search(r"(running|starved|blocked|down|planned_stop)", first), "no machine state on the lights"
+            gauge = re.search(r"(\d+\.\d\d) mm/s", first)
+            assert gauge, f"the vibration gauge shows no value: {first[:500]!r}"
+            time.sleep(3)
+            second = live_text()
+            assert second != first, "the live dashboard did not change in 3 s"
+            times = lambda text: re.findall(r"\d\d:\d\d:\d\d", text)  # noqa: E731 - the table's time column
+            assert max(times(second)) > max(times(first)), "the table's reading times did not move forward"
+            call("Runtime.evaluate", expression=f"document.querySelector('{LIVE}').scrollIntoView()")
+            shot = call("Page.captureScreenshot", format="png")["data"]
+            (tmp_path / "live_dashboard.png").write_bytes(base64.b64decode(shot))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
