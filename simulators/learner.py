@@ -6,8 +6,9 @@ everything it needs from outside comes through two environment variables:
 - `FACTORYLAB_SEED` — the learner's plant variant. `factorylab lab --seed N` sets it for the kernels it starts,
   and the grader sets it to the seed it knows for that learner, so hidden tests recompute the same ground
   truth. Unset, labs use `DEFAULT_SEED` (the seed of the bundled datasets).
-- `FACTORYLAB_BROKER` — the MQTT broker the live plant streams to (set by `factorylab lab`). Unset, a lab that
-  needs live data starts the plant itself on an embedded broker (`start_plant`).
+- `FACTORYLAB_BROKER` — the MQTT broker a live plant already streams to (set by `factorylab lab`, which runs
+  that plant). Unset, a lab that needs live data starts the plant itself on an embedded broker
+  (`start_plant`), as it does in the grader's sandbox.
 
 Datasets come from `datasets/` when the bundled one matches, else they are generated (deterministically,
 in about a second for a shift) into a cache folder, `FACTORYLAB_CACHE` or the system's temporary directory.
@@ -28,6 +29,7 @@ from simulators.live import LivePlant
 from simulators.plantfile import load_plant
 from simulators.scenarios import load_scenario
 from simulators.seeding import DEFAULT_SEED
+from simulators.topics import line_topic
 
 SEED_ENV = "FACTORYLAB_SEED"
 BROKER_ENV = "FACTORYLAB_BROKER"
@@ -85,15 +87,30 @@ def load_truth(scenario: str = "normal", *, seed: int | None = None, hours: floa
     return {table: _read(folder, table) for table in TRUTH_TABLES}
 
 
-def start_plant(*, scenario: str = "normal", seed: int | None = None, speed: float = 60.0) -> LivePlant:
-    """Start the live plant in the background and return it (`.broker_url`, `.prefix`, `.stop()`).
+@dataclass(frozen=True)
+class RunningPlant:
+    """A live plant someone else runs (`factorylab lab`): where it streams, and a `stop()` that leaves it be."""
 
-    Streams to `FACTORYLAB_BROKER` when set, else to an embedded broker started for this notebook.
+    broker_url: str
+    prefix: str
+
+    def stop(self) -> None:
+        """The plant belongs to `factorylab lab`, which stops it when JupyterLab ends."""
+
+
+def start_plant(*, scenario: str = "normal", seed: int | None = None, speed: float = 60.0) -> LivePlant | RunningPlant:
+    """The live plant to connect to: `.broker_url`, `.prefix` (its topic root) and `.stop()`.
+
+    Under `factorylab lab` (`FACTORYLAB_BROKER` set) that is the plant already streaming there; starting a
+    second one would publish every topic twice. Otherwise a plant starts in the background on an embedded
+    broker, with this notebook's scenario, seed and speed.
     """
     plant = load_plant()
+    if os.environ.get(BROKER_ENV):
+        location = plant.location
+        return RunningPlant(os.environ[BROKER_ENV], line_topic(location.site, location.area, location.line))
     live = LivePlant(plant=plant, scenario=load_scenario(scenario, plant),
-                     seed=learner_seed() if seed is None else seed,
-                     broker_url=os.environ.get(BROKER_ENV) or None, speed=speed)
+                     seed=learner_seed() if seed is None else seed, speed=speed)
     return live.start()
 
 

@@ -56,7 +56,7 @@ def voila_url(tmp_path_factory):
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
+                    socket.create_connection(("127.0.0.1", port), timeout=2).close()
                     break
                 except OSError:
                     assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]

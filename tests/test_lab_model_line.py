@@ -1,5 +1,6 @@
 """lab_model_line: its checks accept the truth and refuse typical mistakes; the notebook grades as it should."""
 
+import copy
 import json
 import shutil
 import warnings
@@ -173,7 +174,8 @@ def course(tmp_path_factory):
         assert result["success"], result.get("log", "") + result.get("error", "")
         source = nbformat.read(SOURCE, as_version=4)
         released = nbformat.read(root / "release" / LAB / SOURCE.name, as_version=4)
-        for learner, nb in (("solution", source), ("blank", released), ("exponential", _with_exponential_laws(source))):
+        wrong = _with_exponential_laws(copy.deepcopy(source))
+        for learner, nb in (("solution", source), ("blank", released), ("exponential", wrong)):
             target = root / "submitted" / learner / LAB
             target.mkdir(parents=True)
             nbformat.write(nb, target / SOURCE.name)

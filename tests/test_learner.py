@@ -41,15 +41,22 @@ def test_another_seed_is_generated_once_into_the_cache_with_its_truth(monkeypatc
     assert (data.folder / "manifest.json").stat().st_mtime_ns == stamp, "a cached dataset is not rewritten"
 
 
-def test_start_plant_streams_to_the_broker_named_in_the_environment(monkeypatch, embedded_broker):
-    monkeypatch.setenv(learner.BROKER_ENV, embedded_broker.url)
+def test_start_plant_starts_a_plant_on_an_embedded_broker_when_none_is_given(monkeypatch):
+    monkeypatch.delenv(learner.BROKER_ENV, raising=False)
     live = learner.start_plant(speed=60)
     try:
-        assert live.broker_url == embedded_broker.url
         statuses = []
-        with MqttClient(embedded_broker.url) as client:
+        with MqttClient(live.broker_url) as client:
             client.subscribe(f"{live.prefix}/{topics.STATUS}", lambda m: statuses.append(json.loads(m.payload)))
             wait_until(lambda: statuses, what="the plant's retained status")
     finally:
         live.stop()
     assert statuses[0]["status"] == "running"
+    assert not live.running
+
+
+def test_start_plant_joins_the_plant_factorylab_lab_runs_instead_of_starting_another(monkeypatch):
+    monkeypatch.setenv(learner.BROKER_ENV, "mqtt://127.0.0.1:1883")
+    plant = learner.start_plant()
+    assert isinstance(plant, learner.RunningPlant)
+    assert (plant.broker_url, plant.prefix) == ("mqtt://127.0.0.1:1883", "factorylab/lyon/machining/line1")
