@@ -21,3 +21,21 @@ class TagError(AutogradeError):
 
 class GradebookError(AutogradeError):
     """nbgrader's gradebook is missing, empty, or disagrees with the lab sources it is joined with."""
+
+
+class ReleaseError(AutogradeError):
+    """A lab cannot be released: its source notebook is missing, nbgrader refuses it, or it fails its own
+    check (the solution must score full marks, the blank release zero on the automatic parts)."""
+
+
+class CollectError(AutogradeError):
+    """A cohort's download (folder or zip) cannot be read, or a learner mapping file is malformed."""
+
+
+class GradeError(AutogradeError):
+    """The cohort cannot be graded as asked: an unknown lab, a course directory without a release."""
+
+
+class ReplayMismatch(AutogradeError):
+    """The notebook a sandboxed worker executed is not the one nbgrader is scoring (the submission changed
+    meanwhile): grade again."""

@@ -79,6 +79,9 @@ class Limits:
     max_output_bytes: int = 2_000_000
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass(frozen=True)
 class ExecutionJob:
     """One notebook to execute: its sanitized JSON and the files to put beside it (name -> path to copy)."""
@@ -89,7 +92,7 @@ class ExecutionJob:
     notebook_json: str
     files: dict[str, str] = field(default_factory=dict)
     hidden_paths: tuple[str, ...] = ()
-    limits: Limits = Limits()
+    limits: Limits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,7 @@ def _run(executor: SandboxedExecute, nb, workdir: Path, limits: Limits) -> list[
         reason = "the kernel died (os._exit, a crash, or the memory limit)"
         incidents.append("the kernel died")
     except Exception as error:  # the kernel did not start or broke the protocol: the learner gets no points
-        reason = f"the kernel failed: {type(error).__name__}: {error}"
+        reason = f"the kernel failed: {type(error).__name__}: {str(error).splitlines()[0]}"
         incidents.append(reason)
     incidents.extend(getattr(executor, "_incidents", []))
     completed = getattr(executor, "_completed", set())

@@ -31,7 +31,7 @@ def solution():
     for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         given = cell.cell_type == "code" and not grade_id and any(
-            marker in cell.source for marker in ("import getpass", "class AlertRule", "def horn_wav"))
+            marker in cell.source for marker in ("from simulators.learner import", "class AlertRule", "def horn_wav"))
         if given or grade_id in SOLUTION_CELLS:
             exec(compile(cell.source, f"{NOTEBOOK.name}:{grade_id or 'given'}", "exec"), namespace)
     return namespace

@@ -65,6 +65,13 @@ def test_a_flow_that_forgets_scrap_fails(log):
         checks.check_flow(flow[flow["to"] != "scrap"], log)
 
 
+def test_a_learner_who_edits_their_log_does_not_change_what_the_checks_compare_with(log):
+    tampered = checks.production_log(SEED)
+    truth = checks.reference_reliability(tampered)
+    tampered.events.drop(tampered.events.index[tampered.events["kind"] == "downtime_started"], inplace=True)
+    checks.check_reliability(truth, tampered)
+
+
 def test_resources_read_from_the_setpoints_pass_and_a_wrong_buffer_fails(log):
     plant = checks.plant_variant(SEED)
     resources = pd.DataFrame({"buffer_capacity": [s.input_buffer for s in plant.stations.values()],

@@ -112,7 +112,7 @@ def test_a_backfilled_archive_is_complete_and_a_lost_or_doubled_event_is_reporte
     checks.check_archive_complete(path, until_s, seed=7)
     conn.execute("DELETE FROM events WHERE rowid = 5")
     conn.commit()
-    with pytest.raises(AssertionError, match="1 of the plant's .* events up to t=3000 s are missing"):
+    with pytest.raises(AssertionError, match=r"1 of the plant's .* events up to t=3000 s are missing"):
         checks.check_archive_complete(path, until_s, seed=7)
     conn.close()
     plain = tmp_path / "plain"

@@ -10,7 +10,8 @@ LOG_WEEKS weeks and hands out only what the MES records: events, states and setp
 the plant's working clock `work_s` (seconds of planned production time since the start, which stops during
 shifts-off and breaks). The twin labs import `plant_variant` and `production_log` from here.
 
-Graders know the truth: the check functions rebuild the variant from the seed and compare. Tolerances:
+Graders know the truth: the check functions rebuild the variant and their own copy of the log from the seed
+(`truth_log`; the learner's log only tells them which seed) and compare. Tolerances:
 - process times: the distribution family of the plant file, its mean within max(2 %, 4 standard errors of
   the sample mean) and its standard deviation within max(10 %, 4 standard errors) of the hidden values;
 - MTBF, MTTR, scrap rates and product mix: within 3 % of what the log supports (a station fails a few
@@ -89,9 +90,11 @@ def _scaled(distribution: Distribution, factor: float) -> Distribution:
     return Distribution(distribution.kind, MappingProxyType({k: v * factor for k, v in distribution.params.items()}))
 
 
-@lru_cache(maxsize=4)
 def production_log(seed: int | None = None, *, weeks: int = LOG_WEEKS) -> ProductionLog:
-    """The MES records of `weeks` weeks of this learner's plant variant (seed None: the learner's seed)."""
+    """The MES records of `weeks` weeks of this learner's plant variant (seed None: the learner's seed).
+
+    A fresh copy on every call (about a second): what a learner does to it cannot reach the checks, which
+    rebuild their own from the seed (`truth_log`)."""
     from simulators.learner import learner_seed
 
     seed = learner_seed() if seed is None else seed
@@ -106,6 +109,17 @@ def production_log(seed: int | None = None, *, weeks: int = LOG_WEEKS) -> Produc
     states.insert(1, "work_s", clock(states["t_s"].to_numpy()))
     setpoints = pd.DataFrame(run.setpoints, columns=["t_s", "machine", "name", "value"])
     return ProductionLog(seed, hours, float(clock(np.array([hours * 3600.0]))[0]) / 3600.0, events, states, setpoints)
+
+
+@lru_cache(maxsize=4)
+def truth_log(seed: int, weeks: int = LOG_WEEKS) -> ProductionLog:
+    """The grader's own copy of a learner's production log (never handed to a notebook)."""
+    return production_log(seed, weeks=weeks)
+
+
+def _truth(log: ProductionLog) -> ProductionLog:
+    """The checks take the learner's log only to know its seed and length, and read their own copy."""
+    return truth_log(log.seed, round(log.hours / 168.0))
 
 
 def working_clock(plant: Plant, hours: float):
@@ -153,16 +167,13 @@ def net_process_times(log: ProductionLog) -> pd.DataFrame:
     events, states = log.events, log.states
     rows = []
     for station, station_states in states.groupby("machine", sort=False):
-        up = station_states["state"].isin(UP_STATES).to_numpy()
-        t = station_states["t_s"].to_numpy()
-        durations = np.diff(np.append(t, log.hours * 3600.0)) * up
-        up_clock_t = np.append(t, log.hours * 3600.0)
-        up_clock = np.concatenate([[0.0], np.cumsum(durations)])
+        # Up time grows at slope 1 between two state changes if the station was up, else 0: linear
+        # interpolation between the changes is exact.
+        t = np.append(station_states["t_s"].to_numpy(), log.hours * 3600.0)
+        up_s = np.concatenate([[0.0], np.cumsum(np.diff(t) * station_states["state"].isin(UP_STATES).to_numpy())])
 
-        def clock(times, up_clock_t=up_clock_t, up_clock=up_clock, up=up):
-            index = np.searchsorted(up_clock_t, times, side="right") - 1
-            running = np.append(up, False)[index]
-            return up_clock[index] + np.where(running, times - up_clock_t[index], 0.0)
+        def clock(times, t=t, up_s=up_s):
+            return np.interp(times, t, up_s)
 
         mine = events[events["machine"] == station]
         starts = mine[mine["kind"] == "part_started"].set_index("part_id")
@@ -245,6 +256,7 @@ def check_routings(routings: dict, seed: int) -> None:
 
 def check_flow(flow: pd.DataFrame, log: ProductionLog) -> None:
     """The flow diagram's data: parts per move, release, scrap and shipping included."""
+    log = _truth(log)
     truth = reference_flow(log)
     assert isinstance(flow, pd.DataFrame), "flow must be a DataFrame with columns from, to, parts"
     missing = {"from", "to", "parts"} - set(flow.columns)
@@ -279,6 +291,7 @@ def check_resources(resources: pd.DataFrame, conwip_cap: int, seed: int) -> None
 
 def check_process_fits(process_times: dict, log: ProductionLog) -> None:
     """Each (product, station) process time: family, mean and sd against the plant's hidden distribution."""
+    log = _truth(log)
     plant = plant_variant(log.seed)
     samples = net_process_times(log)
     for product in plant.products.values():
@@ -324,6 +337,7 @@ def distribution_moments(dist: dict) -> tuple[float, float]:
 
 def check_reliability(stations: dict, log: ProductionLog) -> None:
     """MTBF, MTTR (hours) and scrap rate per station, against what the log supports."""
+    log = _truth(log)
     truth = reference_reliability(log)
     for station, expected in truth.items():
         assert station in stations, f"stations: no entry for {station!r}"
@@ -344,6 +358,7 @@ def check_reliability(stations: dict, log: ProductionLog) -> None:
 
 
 def check_mix(mix: dict, log: ProductionLog) -> None:
+    log = _truth(log)
     truth = reference_mix(log)
     assert sorted(mix) == sorted(truth), f"mix: the products are {sorted(truth)}, got {sorted(mix)}"
     for product, share in truth.items():
@@ -353,6 +368,7 @@ def check_mix(mix: dict, log: ProductionLog) -> None:
 
 def check_observed_kpis(kpis: dict, log: ProductionLog) -> None:
     """The plant's KPIs computed in working time, against the reference computation (0.5 %)."""
+    log = _truth(log)
     truth = kpi_table(reference_observed_kpis(log))
     mine = _flat(kpis, "observed KPIs")
     for name, target in truth.items():
@@ -383,6 +399,7 @@ def check_confidence_interval(confidence_interval) -> None:
 def check_validation(validation: pd.DataFrame, replications: pd.DataFrame, log: ProductionLog) -> None:
     """The validation table: the plant's KPIs, the model's mean over replications and its 95 % CI, each KPI
     close enough to the plant's."""
+    log = _truth(log)
     observed = kpi_table(reference_observed_kpis(log))
     assert isinstance(replications, pd.DataFrame) and len(replications) >= MIN_REPLICATIONS, (
         f"replications: one row per replication, at least {MIN_REPLICATIONS}")
@@ -413,6 +430,7 @@ def check_validation(validation: pd.DataFrame, replications: pd.DataFrame, log: 
 
 def check_model(run_model, params: dict, log: ProductionLog, *, hours: float = 160.0, replications: int = 3) -> None:
     """Run the learner's model afresh (seeds of its own) and compare its mean throughput with the plant's."""
+    log = _truth(log)
     observed = reference_observed_kpis(log)
     runs = [run_model(params, hours=hours, seed=1000 + index) for index in range(replications)]
     throughput = float(np.mean([_flat(run, "run_model's result")["throughput_per_hour"] for run in runs]))

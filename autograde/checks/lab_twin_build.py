@@ -11,6 +11,7 @@ A twin's predictor is called with the log cut at the moment it last synchronised
 before it), never with the future: what it predicts it must infer from the past and the line's state.
 """
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from functools import lru_cache
@@ -157,10 +158,8 @@ def check_archive_schema(path) -> None:
     insert = (f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})")
     before = copy.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     for _ in range(2):
-        try:
+        with contextlib.suppress(sqlite3.IntegrityError):
             copy.execute(insert, tuple(row.values()))
-        except sqlite3.IntegrityError:
-            pass
     after = copy.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     assert after - before <= 1, ("events: the same event inserted twice was stored twice: declare a key "
                                  "(PRIMARY KEY or UNIQUE) that identifies an event, so a redelivered "
@@ -220,7 +219,8 @@ def check_twin_state(twin_state: Callable, seed: int | None = None, times_s=TWIN
         assert isinstance(got, dict) and set(got) >= {"states", "wip"}, (
             f"twin_state must return a dict with keys 'states' and 'wip', got {got!r}")
         got_states = {str(k): str(v) for k, v in dict(got["states"]).items()}
-        assert got_states == want["states"], f"t={t_s:.0f} s: machine states {got_states}, the plant shows {want['states']}"
+        assert got_states == want["states"], (
+            f"t={t_s:.0f} s: machine states {got_states}, the plant shows {want['states']}")
         got_wip = {str(k): int(v) for k, v in dict(got["wip"]).items() if int(v) != 0}
         want_wip = {k: v for k, v in want["wip"].items() if v}
         assert got_wip == want_wip, f"t={t_s:.0f} s: parts per station {got_wip}, the plant holds {want_wip}"

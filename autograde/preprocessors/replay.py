@@ -10,11 +10,7 @@ the one that was executed, so the outputs scored are always those of the code nb
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Callable
 
-from autograde.errors import AutogradeError
-
-
-class ReplayMismatch(AutogradeError):
-    """The executed notebook does not match the one nbgrader is scoring (the submission changed meanwhile)."""
+from autograde.errors import ReplayMismatch
 
 
 class ReplayExecution(NbGraderPreprocessor):

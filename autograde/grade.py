@@ -1,0 +1,354 @@
+"""Grade a cohort: every submission of the chosen labs, in parallel, sandboxed, with nbgrader's grades.
+
+The flow for each submission `submitted/<learner>/<lab>/`:
+1. inspect (parent): compare each notebook with the learners' version in `release/<lab>/` and note, once and
+   in plain words, what is wrong: a missing or unreadable notebook (empty, invalid JSON), another kernel
+   language, deleted, reordered or edited read-only and test cells. nbgrader puts the cells right itself
+   (it restores them from the source); the summary says it happened. Its checksum warnings are not repeated:
+   they fire for every hidden test, tampered or not;
+2. stage (parent): copy the submission to `<course>/.factorylab/staged/`, leaving out unreadable notebooks,
+   which nbgrader then scores zero as it does any missing notebook; the learner's files are never changed;
+3. sanitize (parent): run nbgrader's own sanitize steps (`Autograde.sanitize_preprocessors`) to get the
+   notebook nbgrader would execute;
+4. execute (pool, in parallel): run it in a sandbox (autograde/sandbox.py, autograde/pool.py);
+5. score (parent, one submission at a time): run nbgrader's unchanged `Autograde` converter on the staged
+   copy, with `ReplayExecution` in place of `Execute` (autograde/preprocessors/replay.py): nbgrader writes
+   `autograded/` and the gradebook exactly as `nbgrader autograde` would, from the outputs of step 4.
+The gradebook thus has a single writer, and grades equal nbgrader's (tests/test_grade.py compares every grade
+of both gradebooks). A rerun regrades everything from `submitted/` again and ends in the same state.
+
+One submission's failure never stops the others: it is reported with status `error` and its grades are left
+as nbgrader left them. Statuses, worst first: `error` (the grader failed: see the message, rerun),
+`ungradable` (no readable notebook: scored zero), `incident` (the execution was cut: kernel died, timeout,
+output flood; the cells that did not run score zero), `flagged` (the file was tampered with or malformed and
+nbgrader put it right), `ok`.
+"""
+
+import json
+import logging
+import shutil
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+
+from autograde.course import DEFAULT_LABS_DIR, Course, nbgrader_config
+from autograde.errors import GradeError
+from autograde.pool import local_pool
+from autograde.preprocessors import ReplayExecution
+from autograde.sandbox import (
+    DEFAULT_LIMITS,
+    ExecutionJob,
+    ExecutionResult,
+    Limits,
+    execute_job,
+    namespace_isolation_available,
+)
+
+OK, FLAGGED, INCIDENT, UNGRADABLE, ERROR = "ok", "flagged", "incident", "ungradable", "error"
+SEVERITY = (OK, FLAGGED, INCIDENT, UNGRADABLE, ERROR)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one submission: its status, nbgrader's score, and messages for the trainer."""
+
+    lab: str
+    learner: str
+    status: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+    messages: tuple[str, ...]
+    duration_s: float
+
+
+@dataclass
+class _Submission:
+    lab: str
+    learner: str
+    messages: list[str]
+    worst: str = OK
+    futures: dict[str, Future] | None = None
+    duration_s: float = 0.0
+
+    def note(self, status: str, message: str) -> None:
+        self.messages.append(message)
+        if SEVERITY.index(status) > SEVERITY.index(self.worst):
+            self.worst = status
+
+
+def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners: Sequence[str] = (),
+          labs_dir: Path = DEFAULT_LABS_DIR, limits: Limits = DEFAULT_LIMITS, workers: int | None = None,
+          executor: Executor | None = None, progress: bool | None = None) -> list[Outcome]:
+    """Autograde every submission of `labs` (default: every released lab) by `learners` (default: all).
+
+    `executor` is the grading pool (default: one local worker process per core, or `workers`); `labs_dir`
+    (the lab sources) and the course directory are hidden from the learners' kernels. `progress` shows a
+    progress line on stderr (default: when stderr is a terminal).
+    """
+    course = Course.at(course_dir)
+    labs = list(labs) or course.released_labs()
+    unknown = [lab for lab in labs if not (course.release / lab).is_dir()]
+    if unknown:
+        raise GradeError(f"{course.release}: no released lab {', '.join(map(repr, unknown))}: run `factorylab "
+                         f"release` first (released: {', '.join(course.released_labs()) or 'none'})")
+    hidden = tuple(str(path) for path in (course.root, Path(labs_dir).resolve()) if path.exists())
+    submissions = [_Submission(lab, learner, []) for lab in labs for learner in course.submitters(lab)
+                   if not learners or learner in learners]
+    own_pool = executor is None
+    executor = executor or local_pool(workers)
+    bar = _Progress(len(submissions), sys.stderr.isatty() if progress is None else progress)
+    try:
+        with warnings.catch_warnings():
+            # nbgrader 0.9.6's own autoflush warnings while it records a submission; not ours to fix.
+            warnings.filterwarnings("ignore", message="Object of type <Submitted")
+            for submission in submissions:
+                submission.futures = _dispatch(course, submission, hidden, limits, executor)
+            outcomes = []
+            for submission in submissions:
+                outcomes.append(_score(course, submission))
+                bar.step(f"{submission.lab} {submission.learner}")
+    finally:
+        bar.close()
+        if own_pool:
+            executor.shutdown(cancel_futures=True)
+    return outcomes
+
+
+def _dispatch(course: Course, submission: _Submission, hidden: tuple[str, ...], limits: Limits,
+              executor: Executor) -> dict[str, Future]:
+    """Inspect, stage and sanitize a submission, and hand its notebooks to the pool."""
+    try:
+        readable = _stage(course, submission)
+        futures = {}
+        assets = _assets(course, submission.lab)
+        for notebook in readable:
+            sanitized = _sanitize(course, submission, notebook)
+            job = ExecutionJob(lab=submission.lab, learner=submission.learner, notebook=notebook,
+                               notebook_json=sanitized, files={**_staged_files(course, submission), **assets},
+                               hidden_paths=hidden, limits=limits)
+            futures[notebook] = executor.submit(execute_job, job)
+        return futures
+    except Exception as error:  # one submission's failure never stops the others
+        log.debug("preparing %s/%s failed", submission.learner, submission.lab, exc_info=True)
+        submission.note(ERROR, f"could not prepare the submission: {type(error).__name__}: {error}")
+        return {}
+
+
+def _release_notebooks(course: Course, lab: str) -> dict[str, nbformat.NotebookNode]:
+    return {path.stem: nbformat.read(path, as_version=4) for path in sorted((course.release / lab).glob("*.ipynb"))}
+
+
+def _assets(course: Course, lab: str) -> dict[str, str]:
+    """The lab's learner-visible files (release/<lab>/, notebooks aside), which nbgrader puts beside each
+    submission before running it."""
+    folder = course.release / lab
+    return {str(path.relative_to(folder)): str(path) for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix != ".ipynb"}
+
+
+def _staged_files(course: Course, submission: _Submission) -> dict[str, str]:
+    folder = course.staged / submission.learner / submission.lab
+    return {str(path.relative_to(folder)): str(path) for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix != ".ipynb"}
+
+
+def _stage(course: Course, submission: _Submission) -> list[str]:
+    """Copy the submission to the staging folder, readable notebooks only; return their names."""
+    source = course.submitted / submission.learner / submission.lab
+    target = course.staged / submission.learner / submission.lab
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and path.suffix != ".ipynb":
+            (target / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target / path.relative_to(source))
+    released = _release_notebooks(course, submission.lab)
+    submitted = {path.stem: path for path in sorted(source.glob("*.ipynb"))}
+    readable = []
+    for name, release in released.items():
+        if name not in submitted:
+            others = ", ".join(sorted(f"{stem}.ipynb" for stem in set(submitted) - set(released)))
+            submission.note(UNGRADABLE, f"{name}.ipynb missing (scored zero)"
+                            + (f"; found instead: {others}: rename it and grade again" if others else ""))
+            continue
+        problem, nb = _read_notebook(submitted[name])
+        if problem:
+            submission.note(UNGRADABLE, f"{name}.ipynb {problem} (scored zero)")
+            continue
+        for status, message in _inspect(name, nb, release):
+            submission.note(status, message)
+        shutil.copy2(submitted[name], target / f"{name}.ipynb")
+        readable.append(name)
+    return readable
+
+
+def _read_notebook(path: Path) -> tuple[str | None, nbformat.NotebookNode | None]:
+    """(what is wrong with the file, None) or (None, the notebook)."""
+    text = path.read_bytes()
+    if not text.strip():
+        return "is empty", None
+    try:
+        nb = nbformat.reads(text.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except UnicodeDecodeError:
+        return "is not UTF-8 text", None
+    except json.JSONDecodeError as error:
+        return f"is not valid JSON (line {error.lineno}: {error.msg})", None
+    except Exception as error:  # nbformat's validation and reader errors share no base class
+        return f"is not a valid notebook ({type(error).__name__}: {str(error).splitlines()[0][:120]})", None
+    return None, nb
+
+
+def _graded_ids(nb: nbformat.NotebookNode) -> list[str]:
+    return [cell.metadata.nbgrader["grade_id"] for cell in nb.cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id")
+            and (cell.metadata.nbgrader.get("grade") or cell.metadata.nbgrader.get("task"))]
+
+
+def _locked(nb: nbformat.NotebookNode) -> dict[str, str]:
+    return {cell.metadata.nbgrader["grade_id"]: cell.source for cell in nb.cells
+            if cell.metadata.get("nbgrader", {}).get("locked") and cell.metadata.nbgrader.get("grade_id")}
+
+
+def _inspect(name: str, nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """What the learner changed that they should not have, compared with the released notebook."""
+    found = []
+    language = nb.metadata.get("kernelspec", {}).get("language") or nb.metadata.get("language_info", {}).get("name")
+    expected = release.metadata.get("kernelspec", {}).get("language", "python")
+    if language and language != expected:
+        found.append((FLAGGED, f"{name}.ipynb written for the {language!r} kernel: run with the lab's "
+                               f"{expected!r} kernel"))
+    released_ids, submitted_ids = _graded_ids(release), _graded_ids(nb)
+    deleted = [grade_id for grade_id in released_ids if grade_id not in submitted_ids]
+    if deleted:
+        found.append((FLAGGED, f"{name}.ipynb: graded cell(s) deleted: {', '.join(deleted)} (nbgrader put them "
+                               "back from the source)"))
+    kept = [grade_id for grade_id in submitted_ids if grade_id in released_ids]
+    if kept != [grade_id for grade_id in released_ids if grade_id in kept]:
+        found.append((FLAGGED, f"{name}.ipynb: graded cells reordered (they ran in the learner's order)"))
+    released_locked, submitted_locked = _locked(release), _locked(nb)
+    edited = [grade_id for grade_id, source in released_locked.items()
+              if grade_id in submitted_locked and submitted_locked[grade_id] != source]
+    if edited:
+        found.append((FLAGGED, f"{name}.ipynb: read-only or test cell(s) edited: {', '.join(edited)} "
+                               "(nbgrader restored them from the source)"))
+    return found
+
+
+def _nbgrader_steps(pipeline: str) -> list:
+    """nbgrader's default preprocessors of one of its autograde pipelines, as nbgrader itself lists them."""
+    return list(Autograde.class_traits()[pipeline].default())
+
+
+def _sanitize(course: Course, submission: _Submission, notebook: str) -> str:
+    """The notebook nbgrader's autograde would execute: nbgrader's own sanitize steps, run here."""
+    config = nbgrader_config(course)
+    exporter = NotebookExporter(config=config)
+    for step in _nbgrader_steps("sanitize_preprocessors"):
+        exporter.register_preprocessor(step)
+    resources = {"unique_key": notebook, "output_files_dir": f"{notebook}_files",
+                 "nbgrader": {"student": submission.learner, "assignment": submission.lab,
+                              "notebook": notebook, "db_url": course.db_url}}
+    path = course.staged / submission.learner / submission.lab / f"{notebook}.ipynb"
+    output, _ = exporter.from_filename(str(path), resources=resources)
+    return output
+
+
+def _score(course: Course, submission: _Submission) -> Outcome:
+    """Run nbgrader's autograde converter on the staged submission, with the pool's outputs."""
+    started = time.monotonic()
+    if submission.worst != ERROR:
+        try:
+            _convert(course, submission)
+        except Exception as error:
+            log.debug("grading %s/%s failed", submission.learner, submission.lab, exc_info=True)
+            submission.note(ERROR, f"nbgrader could not grade it: {type(error).__name__}: {error}")
+    score, max_score, manual = _gradebook_totals(course, submission)
+    return Outcome(lab=submission.lab, learner=submission.learner, status=submission.worst, score=score,
+                   max_score=max_score, needs_manual_grade=manual, messages=tuple(submission.messages),
+                   duration_s=submission.duration_s + time.monotonic() - started)
+
+
+def _convert(course: Course, submission: _Submission) -> None:
+    config = nbgrader_config(course)
+    config.CourseDirectory.submitted_directory = str(course.staged.relative_to(course.root))
+    config.CourseDirectory.assignment_id = submission.lab
+    config.CourseDirectory.student_id = submission.learner
+    config.Autograde.autograde_preprocessors = [
+        ReplayExecution if step is Execute else step for step in _nbgrader_steps("autograde_preprocessors")]
+    config.ReplayExecution.fetch = _fetcher(submission)
+    config.BaseConverter.force = True
+    quiet = logging.getLogger("autograde.nbgrader")
+    quiet.setLevel(logging.CRITICAL)
+    converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=quiet)
+    converter.start()
+
+
+def _fetcher(submission: _Submission) -> Callable[[str, str, str], nbformat.NotebookNode]:
+    def fetch(lab: str, learner: str, notebook: str) -> nbformat.NotebookNode:
+        result: ExecutionResult = submission.futures[notebook].result()
+        submission.duration_s += result.duration_s
+        for incident in result.incidents:
+            submission.note(INCIDENT, f"{notebook}.ipynb: {incident}")
+        return nbformat.reads(result.notebook_json, as_version=4)
+
+    return fetch
+
+
+def _gradebook_totals(course: Course, submission: _Submission) -> tuple[float, float, bool]:
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            graded = gradebook.find_submission(submission.lab, submission.learner)
+        except MissingEntry:
+            return 0.0, 0.0, False
+        return graded.score, graded.max_score, graded.needs_manual_grade
+
+
+def format_summary(outcomes: Sequence[Outcome]) -> str:
+    """The table printed at the end of `factorylab grade`: one line per submission, then the counts."""
+    header = f"{'lab':<16} {'learner':<20} {'status':<10} {'score':>11}  messages"
+    lines = [header, "-" * len(header)]
+    for outcome in outcomes:
+        score = f"{outcome.score:g}/{outcome.max_score:g}" + ("*" if outcome.needs_manual_grade else "")
+        first, *rest = outcome.messages or ("",)
+        lines.append(f"{outcome.lab:<16} {outcome.learner:<20} {outcome.status:<10} {score:>11}  {first}")
+        lines.extend(f"{'':<61}{message}" for message in rest)
+    counts = {status: sum(outcome.status == status for outcome in outcomes) for status in SEVERITY}
+    lines.append(f"{len(outcomes)} submission(s): " + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+                 + ("; * awaits manual grading" if any(o.needs_manual_grade for o in outcomes) else ""))
+    if not namespace_isolation_available():
+        lines.append("note: user namespaces are not available here: kernels ran with their limits but with "
+                     "network access and could read the trainer's files")
+    return "\n".join(lines)
+
+
+class _Progress:
+    """`[#####.....] 12/90 lab learner` rewritten in place on stderr; silent when not a terminal."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if self.enabled:
+            filled = 30 * self.done // self.total
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} {label[:40]:<40}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")

@@ -1,0 +1,118 @@
+"""Release labs: check the sources, then let nbgrader make the learners' versions, then check those.
+
+For each lab, `labs/<lab>/` (the notebook and its small assets) is copied to the course's `source/<lab>/`
+and nbgrader's `generate_assignment` does the rest: it validates nbgrader's cell metadata, records the lab in
+the gradebook and writes `release/<lab>/` without solutions and hidden tests. Before that, the criteria tags
+of every graded cell are validated against the catalogue (autograde/criteria_tags.py).
+
+After it, unless `check=False`, the release checks itself by grading, in a scratch copy of the course, the
+solution (the source notebook) and the blank release as two learners: the solution must score full marks on
+every autograded test cell, and the blank release zero on each. A test that the stub passes, or that the
+solution fails, is caught here rather than in a learner's grade.
+"""
+
+import shutil
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+
+from autograde.catalogue import load_catalogue
+from autograde.course import DEFAULT_LABS_DIR, Course, nbgrader_config
+from autograde.criteria_tags import validate_lab_tags
+from autograde.errors import ReleaseError, TagError
+from autograde.sandbox import DEFAULT_LIMITS, Limits
+
+SOLUTION_LEARNER = "_solution"
+BLANK_LEARNER = "_blank"
+_IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
+
+
+def available_labs(labs_dir: Path = DEFAULT_LABS_DIR) -> list[str]:
+    """The labs under `labs_dir`: folders `<lab>/` holding `<lab>.ipynb`, in name order."""
+    labs_dir = Path(labs_dir)
+    if not labs_dir.is_dir():
+        return []
+    return sorted(path.name for path in labs_dir.iterdir() if (path / f"{path.name}.ipynb").is_file())
+
+
+def release(*, labs_dir: Path = DEFAULT_LABS_DIR, course_dir: Path | None = None, labs: Sequence[str] = (),
+            check: bool = True, catalogue_dir: Path | None = None, limits: Limits = DEFAULT_LIMITS) -> list[Path]:
+    """Release `labs` (default: every lab under `labs_dir`) into the course; return the released folders."""
+    course = Course.at(course_dir)
+    labs = list(labs) or available_labs(labs_dir)
+    if not labs:
+        raise ReleaseError(f"{labs_dir}: no lab found: expected <lab>/<lab>.ipynb folders")
+    missing = [lab for lab in labs if not (Path(labs_dir) / lab / f"{lab}.ipynb").is_file()]
+    if missing:
+        raise ReleaseError(f"{labs_dir}: no source notebook for {', '.join(map(repr, missing))}: expected "
+                           f"<lab>/<lab>.ipynb (labs found: {', '.join(available_labs(labs_dir)) or 'none'})")
+    _validate_tags([Path(labs_dir) / lab / f"{lab}.ipynb" for lab in labs], catalogue_dir)
+    api = NbGraderAPI(config=nbgrader_config(course))
+    for lab in labs:
+        target = course.source / lab
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(Path(labs_dir) / lab, target, ignore=_IGNORED)
+        result = api.generate_assignment(lab, force=True)
+        if not result["success"]:
+            raise ReleaseError(f"{Path(labs_dir) / lab / f'{lab}.ipynb'}: nbgrader refused it:\n"
+                               + _errors(result))
+    if check:
+        check_release(course=course, labs=labs, limits=limits, labs_dir=labs_dir)
+    return [course.release / lab for lab in labs]
+
+
+def _validate_tags(paths: list[Path], catalogue_dir: Path | None) -> None:
+    problems = validate_lab_tags(paths, load_catalogue(catalogue_dir))
+    if problems:
+        raise TagError(f"{len(problems)} criteria tag problem(s):\n"
+                       + "\n".join(f"  - {problem}" for problem in problems))
+
+
+def _errors(result: dict) -> str:
+    lines = [line for line in (result.get("log", "") + "\n" + result.get("error", "")).splitlines()
+             if "ERROR" in line or "Error" in line]
+    return "\n".join(f"  {line.strip()}" for line in lines) or result.get("log", "")
+
+
+def check_release(*, course: Course, labs: Sequence[str], limits: Limits = DEFAULT_LIMITS,
+                  labs_dir: Path = DEFAULT_LABS_DIR) -> None:
+    """Grade the solution and the blank release of `labs` in a scratch copy of the course; ReleaseError
+    naming every test cell the solution fails or the blank passes."""
+    from autograde.grade import grade  # grade imports nothing of release; keep the import graph one-way
+
+    with tempfile.TemporaryDirectory(prefix="factorylab-release-check-") as scratch_dir:
+        scratch = Course(Path(scratch_dir))
+        shutil.copytree(course.source, scratch.source, ignore=_IGNORED)
+        shutil.copytree(course.release, scratch.release)
+        shutil.copy2(course.root / "gradebook.db", scratch.root / "gradebook.db")
+        for lab in labs:
+            for learner, origin in ((SOLUTION_LEARNER, scratch.source), (BLANK_LEARNER, scratch.release)):
+                shutil.copytree(origin / lab, scratch.submitted / learner / lab, ignore=_IGNORED)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Object of type <Submitted")
+            grade(course_dir=scratch.root, labs=labs, limits=limits, labs_dir=labs_dir, progress=False)
+        problems = _check_problems(scratch, labs)
+    if problems:
+        raise ReleaseError("the release fails its own check:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _check_problems(scratch: Course, labs: Sequence[str]) -> list[str]:
+    problems = []
+    with Gradebook(scratch.db_url) as gradebook:
+        for lab in labs:
+            for learner, expect_full in ((SOLUTION_LEARNER, True), (BLANK_LEARNER, False)):
+                submission = gradebook.find_submission(lab, learner)
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        if grade.cell_type != "code" or grade.auto_score is None:
+                            continue
+                        wanted = grade.max_score if expect_full else 0.0
+                        if grade.auto_score != wanted:
+                            who = "the solution" if expect_full else "the blank release"
+                            problems.append(f"{lab}/{notebook.name}.ipynb: test cell {grade.name!r}: {who} "
+                                            f"scores {grade.auto_score:g}/{grade.max_score:g}, expected {wanted:g}")
+    return problems

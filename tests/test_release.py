@@ -1,0 +1,62 @@
+"""`factorylab release`: tags validated, nbgrader's learner version written, and the release checks itself."""
+
+import shutil
+
+import nbformat
+import pytest
+from example_course import _venv_on_path
+from grading_fixtures import HIDDEN_MARKER, LAB, lab_notebook, write_labs
+
+from autograde.course import Course
+from autograde.errors import ReleaseError, TagError
+from autograde.release import available_labs, release
+
+pytest_plugins = ["grading_fixtures"]
+
+
+def test_release_writes_the_learner_version_without_solutions_or_hidden_tests(released_course):
+    released = (released_course.release / LAB / f"{LAB}.ipynb").read_text()
+    assert HIDDEN_MARKER not in released
+    assert "return sum(counts) / (len(counts) * period_s)" not in released
+    assert "raise NotImplementedError" in released
+    assert (released_course.release / LAB / "counts.txt").read_text() == "1 2 3 4\n"
+    assert (released_course.root / "gradebook.db").is_file()
+
+
+def test_available_labs_lists_folders_holding_their_notebook(grading_labs, tmp_path):
+    (grading_labs.parent / "labs" / "notes").mkdir(exist_ok=True)
+    assert available_labs(grading_labs) == [LAB]
+    assert available_labs(tmp_path / "nowhere") == []
+
+
+def test_a_cell_without_criteria_tags_is_refused_before_nbgrader_runs(tmp_path):
+    labs = write_labs(tmp_path / "labs")
+    nb = lab_notebook()
+    del nb.cells[2].metadata["factorylab"]
+    nbformat.write(nb, labs / LAB / f"{LAB}.ipynb")
+    with pytest.raises(TagError, match="rate_function_test"):
+        release(labs_dir=labs, course_dir=tmp_path / "course", check=False)
+    assert not (tmp_path / "course" / "release").exists()
+
+
+def test_an_unknown_lab_is_named_with_the_labs_found(grading_labs, tmp_path):
+    with pytest.raises(ReleaseError, match=r"'lab_nope'.*labs found: lab_rate"):
+        release(labs_dir=grading_labs, course_dir=tmp_path / "course", labs=["lab_nope"])
+
+
+def test_a_test_the_blank_release_passes_fails_the_release_check(tmp_path):
+    labs = write_labs(tmp_path / "labs")
+    nb = lab_notebook()
+    nb.cells[4].source = "assert True\n"  # passes whatever the learner writes
+    nbformat.write(nb, labs / LAB / f"{LAB}.ipynb")
+    with _venv_on_path(), pytest.raises(ReleaseError, match=r"rate_counts_test.*blank release scores 1/1"):
+        release(labs_dir=labs, course_dir=tmp_path / "course")
+
+
+def test_release_again_replaces_the_source_copy(released_course, grading_labs, tmp_path):
+    course = Course.at(tmp_path / "course")
+    shutil.copytree(released_course.root, course.root)
+    (course.source / LAB / "stale.txt").write_text("old")
+    with _venv_on_path():
+        release(labs_dir=grading_labs, course_dir=course.root, check=False)
+    assert not (course.source / LAB / "stale.txt").exists()
