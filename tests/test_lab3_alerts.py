@@ -21,19 +21,20 @@ from autograde.criteria_tags import validate_lab_tags
 NOTEBOOK = Path(__file__).resolve().parents[1] / "labs" / "lab3_alerts" / "lab3_alerts.ipynb"
 SOLUTION_CELLS = ("lab3_alerts_rules", "lab3_alerts_engine", "lab3_alerts_channels", "lab3_alerts_panel")
 SEED = 7
+GIVEN_CELLS = ("from simulators.learner import", "class AlertRule", "def horn_wav")  # setup and given code
 
 
 @pytest.fixture(scope="module")
 def solution():
     """The namespace of the notebook's setup, given and solution cells (no test, replay or live cell)."""
-    os.environ.setdefault("FACTORYLAB_SEED", str(SEED))
     namespace: dict = {}
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        given = cell.cell_type == "code" and not grade_id and any(
-            marker in cell.source for marker in ("from simulators.learner import", "class AlertRule", "def horn_wav"))
-        if given or grade_id in SOLUTION_CELLS:
-            exec(compile(cell.source, f"{NOTEBOOK.name}:{grade_id or 'given'}", "exec"), namespace)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACTORYLAB_SEED", str(SEED))
+        for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            given = cell.cell_type == "code" and not grade_id and any(marker in cell.source for marker in GIVEN_CELLS)
+            if given or grade_id in SOLUTION_CELLS:
+                exec(compile(cell.source, f"{NOTEBOOK.name}:{grade_id or 'given'}", "exec"), namespace)
     return namespace
 
 

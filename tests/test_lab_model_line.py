@@ -68,7 +68,7 @@ def test_a_flow_that_forgets_scrap_fails(log):
 def test_a_learner_who_edits_their_log_does_not_change_what_the_checks_compare_with(log):
     tampered = checks.production_log(SEED)
     truth = checks.reference_reliability(tampered)
-    tampered.events.drop(tampered.events.index[tampered.events["kind"] == "downtime_started"], inplace=True)
+    tampered.events.loc[tampered.events["kind"] == "downtime_started", "reason"] = "maintenance"
     checks.check_reliability(truth, tampered)
 
 

@@ -1,0 +1,113 @@
+"""`factorylab grade`: nbgrader's own grades, in parallel, idempotent, with a summary that says what happened."""
+
+import shutil
+import warnings
+
+import nbformat
+import pytest
+from example_course import _venv_on_path
+from grading_fixtures import (
+    FAST_LIMITS,
+    LAB,
+    RIGHT_COUNTS,
+    RIGHT_RATE,
+    WRONG_RATE,
+    answer,
+    released_notebook,
+    submit,
+)
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+
+from autograde.course import Course, nbgrader_config
+from autograde.errors import GradeError
+from autograde.grade import format_summary, grade
+
+pytest_plugins = ["grading_fixtures"]
+
+
+def _cohort(course: Course) -> None:
+    released = released_notebook(course)
+    submit(course, "ada", answer(released, rate_function=RIGHT_RATE, rate_counts=RIGHT_COUNTS,
+                                 rate_explain="It resets at shift change."))
+    submit(course, "bea", answer(released, rate_function=WRONG_RATE, rate_counts="counts = [1, 2]\n"))
+    submit(course, "cem", answer(released, rate_function=RIGHT_RATE))
+
+
+def _rows(db_url: str) -> list[tuple]:
+    """Every grade and comment row of the gradebook, comparable across two courses."""
+    rows = []
+    with Gradebook(db_url) as gradebook:
+        for student in sorted(s.id for s in gradebook.students):
+            submission = gradebook.find_submission(LAB, student)
+            rows.append(("submission", student, str(submission.timestamp), submission.score, submission.max_score,
+                         submission.needs_manual_grade, submission.late_submission_penalty))
+            for notebook in submission.notebooks:
+                rows.extend(("grade", student, g.name, g.auto_score, g.manual_score, g.extra_credit, g.max_score,
+                             g.needs_manual_grade, g.failed_tests)
+                            for g in sorted(notebook.grades, key=lambda g: g.name))
+                rows.extend(("comment", student, c.name, c.auto_comment, c.manual_comment)
+                            for c in sorted(notebook.comments, key=lambda c: c.name))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def graded_pair(released_course, tmp_path_factory):
+    """The same cohort graded by factorylab (course A) and by plain `nbgrader autograde` (course B)."""
+    root = tmp_path_factory.mktemp("identity")
+    ours, theirs = Course.at(root / "ours"), Course.at(root / "theirs")
+    shutil.copytree(released_course.root, ours.root)
+    _cohort(ours)
+    shutil.copytree(ours.root, theirs.root)
+    outcomes = grade(course_dir=ours.root, limits=FAST_LIMITS, progress=False)
+    api = NbGraderAPI(config=nbgrader_config(theirs))
+    with _venv_on_path(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Object of type <Submitted")
+        for learner in ("ada", "bea", "cem"):
+            result = api.autograde(LAB, learner)
+            assert result["success"], result.get("log")
+    return ours, theirs, outcomes
+
+
+def test_every_gradebook_row_equals_what_nbgrader_autograde_writes(graded_pair):
+    ours, theirs, _ = graded_pair
+    assert _rows(ours.db_url) == _rows(theirs.db_url)
+    assert len(_rows(ours.db_url)) > 10
+
+
+def test_right_wrong_and_partial_answers_get_their_scores(graded_pair):
+    _, _, outcomes = graded_pair
+    scores = {o.learner: (o.status, o.score, o.max_score) for o in outcomes}
+    assert scores == {"ada": ("ok", 3.0, 4.0), "bea": ("ok", 0.0, 4.0), "cem": ("ok", 2.0, 4.0)}
+    assert all(o.needs_manual_grade for o in outcomes if o.learner == "ada")
+
+
+def test_the_autograded_notebooks_hold_the_same_outputs(graded_pair):
+    ours, theirs, _ = graded_pair
+    for learner in ("ada", "bea"):
+
+        mine = nbformat.read(ours.autograded / learner / LAB / f"{LAB}.ipynb", as_version=4)
+        nbgraders = nbformat.read(theirs.autograded / learner / LAB / f"{LAB}.ipynb", as_version=4)
+        assert [[o.get("ename") or o.get("text") for o in c.get("outputs", [])] for c in mine.cells] == \
+               [[o.get("ename") or o.get("text") for o in c.get("outputs", [])] for c in nbgraders.cells]
+
+
+def test_a_rerun_leaves_the_gradebook_as_it_was(graded_pair, tmp_path):
+    ours, _, _ = graded_pair
+    again = Course.at(tmp_path / "again")
+    shutil.copytree(ours.root, again.root)
+    before = _rows(again.db_url)
+    grade(course_dir=again.root, limits=FAST_LIMITS, progress=False, learners=["ada", "bea"])
+    assert _rows(again.db_url) == before
+
+
+def test_the_summary_lists_each_submission_and_the_counts(graded_pair):
+    _, _, outcomes = graded_pair
+    summary = format_summary(outcomes)
+    assert "ada" in summary and "3/4*" in summary
+    assert "3 submission(s): 3 ok; * awaits manual grading" in summary
+
+
+def test_grading_an_unreleased_lab_names_the_released_ones(released_course):
+    with pytest.raises(GradeError, match=r"'lab_nope'.*released: lab_rate"):
+        grade(course_dir=released_course.root, labs=["lab_nope"])
