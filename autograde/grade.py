@@ -202,6 +202,7 @@ def _read_notebook(path: Path) -> tuple[str | None, nbformat.NotebookNode | None
     if not text.strip():
         return "is empty", None
     try:
+        json.loads(text)
         nb = nbformat.reads(text.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except UnicodeDecodeError:
@@ -235,8 +236,8 @@ def _inspect(name: str, nb: nbformat.NotebookNode, release: nbformat.NotebookNod
     released_ids, submitted_ids = _graded_ids(release), _graded_ids(nb)
     deleted = [grade_id for grade_id in released_ids if grade_id not in submitted_ids]
     if deleted:
-        found.append((FLAGGED, f"{name}.ipynb: graded cell(s) deleted: {', '.join(deleted)} (nbgrader put them "
-                               "back from the source)"))
+        found.append((FLAGGED, f"{name}.ipynb: graded cell(s) deleted: {', '.join(deleted)} (nbgrader re-adds them "
+                               "from the source, left to manual grading)"))
     kept = [grade_id for grade_id in submitted_ids if grade_id in released_ids]
     if kept != [grade_id for grade_id in released_ids if grade_id in kept]:
         found.append((FLAGGED, f"{name}.ipynb: graded cells reordered (they ran in the learner's order)"))
@@ -273,7 +274,10 @@ def _score(course: Course, submission: _Submission) -> Outcome:
     started = time.monotonic()
     if submission.worst != ERROR:
         try:
-            _convert(course, submission)
+            if submission.futures:
+                _convert(course, submission)
+            else:
+                _record_ungradable(course, submission)
         except Exception as error:
             log.debug("grading %s/%s failed", submission.learner, submission.lab, exc_info=True)
             submission.note(ERROR, f"nbgrader could not grade it: {type(error).__name__}: {error}")
@@ -296,6 +300,23 @@ def _convert(course: Course, submission: _Submission) -> None:
     quiet.setLevel(logging.CRITICAL)
     converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=quiet)
     converter.start()
+
+
+def _record_ungradable(course: Course, submission: _Submission) -> None:
+    """No notebook to run: record the submission with every cell at zero, as nbgrader's autograde does for
+    each missing notebook (it refuses a submission without any), and drop an older autograded copy."""
+    shutil.rmtree(course.autograded / submission.learner / submission.lab, ignore_errors=True)
+    coursedir = CourseDirectory(config=nbgrader_config(course))
+    timestamp = coursedir.get_existing_timestamp(str(course.submitted / submission.learner / submission.lab))
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.update_or_create_student(submission.learner)
+        graded = gradebook.update_or_create_submission(submission.lab, submission.learner,
+                                                       **({"timestamp": timestamp} if timestamp else {}))
+        for notebook in graded.notebooks:
+            for cell_grade in notebook.grades:
+                cell_grade.auto_score = 0
+                cell_grade.needs_manual_grade = False
+        gradebook.db.commit()
 
 
 def _fetcher(submission: _Submission) -> Callable[[str, str, str], nbformat.NotebookNode]:
