@@ -1,4 +1,5 @@
-"""Sub-commands for evaluators and trainers: `factorylab coverage` and `factorylab report`.
+"""Sub-commands for evaluators and trainers: `coverage`, `report`, and the grading verbs `release`, `grade`,
+`feedback`, `export`.
 
 Each handler only turns parsed arguments into a call of the keyword-only function that does the work
 (`build_coverage`, `build_report`), and takes its defaults from that function, so the command line and the
@@ -10,8 +11,16 @@ import inspect
 from pathlib import Path
 
 from autograde.badges import Issuer
+from autograde.collect import collect as collect_cohort
 from autograde.competency import build_report
+from autograde.course import Course
 from autograde.coverage import FORMATS, build_coverage
+from autograde.export import export as export_grades
+from autograde.feedback import feedback as write_feedback
+from autograde.grade import format_summary
+from autograde.grade import grade as grade_cohort
+from autograde.release import release as release_labs
+from autograde.sandbox import DEFAULT_LIMITS, Limits
 
 
 def _default(function, name: str):
@@ -44,6 +53,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="URI of the badges' issuer, e.g. the training centre's web address (default: %(default)s)")
     report.add_argument("--issuer-name", default=Issuer.name, help="name of the badges' issuer (default: %(default)s)")
     report.set_defaults(handler=_report)
+    _register_grading(commands)
 
 
 def _coverage(args) -> int:
@@ -58,4 +68,86 @@ def _report(args) -> int:
                            catalogue_dir=args.catalogue, issuer=Issuer(id=args.issuer_id, name=args.issuer_name))
     print(f"report written to {args.out / 'cohort.html'} ({len(written)} files: learner pages, "
           "competency.csv, badges/)")
+    return 0
+
+
+def _register_grading(commands: argparse._SubParsersAction) -> None:
+    """The trainer's grading verbs: release, grade, feedback, export (autograde/release.py, grade.py...)."""
+    from autograde.course import COURSE_ENV
+
+    course_help = f"nbgrader course folder (default: ${COURSE_ENV}, else ~/.local/share/factorylab/course)"
+    release = commands.add_parser("release", help="validate lab sources and make the learners' versions")
+    release.add_argument("labs", nargs="*", metavar="LAB", help="labs to release (default: all under --labs)")
+    release.add_argument("--labs-dir", type=Path, default=_default(release_labs, "labs_dir"),
+                         help="folder of the lab sources, <lab>/<lab>.ipynb (default: %(default)s)")
+    release.add_argument("--course", type=Path, help=course_help)
+    release.add_argument("--no-check", action="store_true",
+                         help="skip grading the solution and the blank release against the tests")
+    release.set_defaults(handler=_release)
+
+    collect = commands.add_parser("collect", help="import a cohort's notebooks (folder or zip) into submitted/")
+    collect.add_argument("path", type=Path, help="the LMS download: a folder or a zip file")
+    collect.add_argument("--course", type=Path, help=course_help)
+    collect.add_argument("--roster", type=Path, help="CSV with columns name,learner mapping names to learner IDs")
+    collect.add_argument("--replace", action="store_true", help="overwrite submissions already collected")
+    collect.set_defaults(handler=_collect)
+
+    grade = commands.add_parser("grade", help="autograde every submission in parallel, sandboxed; print a summary")
+    grade.add_argument("labs", nargs="*", metavar="LAB", help="labs to grade (default: every released lab)")
+    grade.add_argument("--course", type=Path, help=course_help)
+    grade.add_argument("--learner", action="append", default=[], help="grade only this learner (repeatable)")
+    grade.add_argument("--labs-dir", type=Path, default=_default(grade_cohort, "labs_dir"),
+                       help="lab sources, hidden from the learners' kernels (default: %(default)s)")
+    grade.add_argument("--workers", type=int, help="parallel kernels (default: one per core)")
+    grade.add_argument("--cell-timeout", type=int, default=DEFAULT_LIMITS.cell_timeout_s, help="seconds per cell")
+    grade.add_argument("--notebook-timeout", type=int, default=DEFAULT_LIMITS.notebook_timeout_s,
+                       help="seconds per notebook (default: %(default)s)")
+    grade.add_argument("--memory-mb", type=int, default=DEFAULT_LIMITS.memory_mb,
+                       help="memory per kernel, MB (default: %(default)s)")
+    grade.set_defaults(handler=_grade)
+
+    feedback = commands.add_parser("feedback", help="per-learner feedback pages (HTML) without hidden tests")
+    feedback.add_argument("labs", nargs="*", metavar="LAB")
+    feedback.add_argument("--course", type=Path, help=course_help)
+    feedback.set_defaults(handler=_feedback)
+
+    export = commands.add_parser("export", help="grades as CSV: per learner and lab, and per cell")
+    export.add_argument("--course", type=Path, help=course_help)
+    export.add_argument("--out", type=Path, default=_default(export_grades, "out_dir"),
+                        help="output folder (default: %(default)s)")
+    export.set_defaults(handler=_export)
+
+
+def _release(args) -> int:
+    released = release_labs(labs_dir=args.labs_dir, course_dir=args.course, labs=args.labs, check=not args.no_check)
+    print("released " + ", ".join(str(path) for path in released))
+    return 0
+
+
+def _collect(args) -> int:
+    result = collect_cohort(source=args.path, course_dir=args.course, roster=args.roster, replace=args.replace)
+    print(f"placed {len(result.placed)} notebook(s)")
+    for path, reason in result.skipped:
+        print(f"  not placed: {path}: {reason}")
+    return 0
+
+
+def _grade(args) -> int:
+    limits = Limits(cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout,
+                    memory_mb=args.memory_mb)
+    outcomes = grade_cohort(course_dir=args.course, labs=args.labs, learners=args.learner, labs_dir=args.labs_dir,
+                            limits=limits, workers=args.workers)
+    print(format_summary(outcomes))
+    return 1 if any(outcome.status == "error" for outcome in outcomes) else 0
+
+
+def _feedback(args) -> int:
+    pages = write_feedback(course_dir=args.course, labs=args.labs)
+    print(f"{len(pages)} feedback page(s) under {Course.at(args.course).feedback}")
+    return 0
+
+
+def _export(args) -> int:
+    print("grades written to " + ", ".join(str(path) for path in export_grades(course_dir=args.course,
+                                                                               out_dir=args.out)))
     return 0

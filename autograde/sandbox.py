@@ -277,10 +277,12 @@ def _run(executor: SandboxedExecute, nb, workdir: Path, limits: Limits) -> list[
         incidents.append(reason)
     incidents.extend(getattr(executor, "_incidents", []))
     completed = getattr(executor, "_completed", set())
-    timeouts = [index for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
-                and any(out.get("ename") == "CellTimeoutError" for out in cell.get("outputs", []))]
-    if timeouts:
-        incidents.append(f"cell timeout ({limits.cell_timeout_s} s) in cell(s) {', '.join(map(str, timeouts))}")
+    for ename, what in (("CellTimeoutError", f"cell timeout ({limits.cell_timeout_s} s)"),
+                        ("MemoryError", f"memory limit ({limits.memory_mb} MB)")):
+        cells = [str(index) for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+                 and any(out.get("ename") == ename for out in cell.get("outputs", []))]
+        if cells:
+            incidents.append(f"{what} in cell(s) {', '.join(cells)}")
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.source.strip() and index not in completed:
             cell.setdefault("outputs", []).append(_error(NOT_EXECUTED, reason))

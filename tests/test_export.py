@@ -1,0 +1,59 @@
+"""`factorylab export`: nbgrader's per-lab CSV and a per-cell CSV, from the gradebook only."""
+
+import csv
+import shutil
+
+import pytest
+from grading_fixtures import (
+    FAST_LIMITS,
+    HIDDEN_MARKER,
+    LAB,
+    RIGHT_COUNTS,
+    RIGHT_RATE,
+    WRONG_RATE,
+    answer,
+    released_notebook,
+    submit,
+)
+
+from autograde.course import Course
+from autograde.export import CELL_COLUMNS, export
+from autograde.grade import grade
+
+pytest_plugins = ["grading_fixtures"]
+
+
+@pytest.fixture(scope="module")
+def exported(released_course, tmp_path_factory):
+    course = Course.at(tmp_path_factory.mktemp("export") / "course")
+    shutil.copytree(released_course.root, course.root)
+    released = released_notebook(course)
+    submit(course, "ada", answer(released, rate_function=RIGHT_RATE, rate_counts=RIGHT_COUNTS,
+                                 rate_explain="It resets."))
+    submit(course, "bea", answer(released, rate_function=WRONG_RATE))
+    grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
+    return export(course_dir=course.root, out_dir=course.root.parent / "export")
+
+
+def test_cells_csv_has_each_cell_score_and_manual_status(exported):
+    _, per_cell = exported
+    rows = list(csv.DictReader(per_cell.open()))
+    assert tuple(rows[0]) == CELL_COLUMNS
+    by_cell = {(r["learner"], r["grade_id"]): r for r in rows}
+    assert by_cell[("ada", "rate_function_test")]["score"] == "2.0"
+    assert by_cell[("bea", "rate_function_test")]["score"] == "0.0"
+    assert by_cell[("ada", "rate_explain")]["needs_manual_grade"] == "True"
+    assert by_cell[("bea", "rate_explain")]["needs_manual_grade"] == "False"  # untouched answer: zero
+    assert len(rows) == 6
+
+
+def test_grades_csv_is_nbgraders_export_per_lab(exported):
+    per_lab, _ = exported
+    rows = {r["student_id"]: r for r in csv.DictReader(per_lab.open())}
+    assert (rows["ada"]["assignment"], float(rows["ada"]["raw_score"])) == (LAB, 3.0)
+    assert float(rows["bea"]["raw_score"]) == 0.0
+
+
+def test_no_hidden_test_in_the_exports(exported):
+    for path in exported:
+        assert HIDDEN_MARKER not in path.read_text()

@@ -1,0 +1,291 @@
+"""lab_scenarios: its model and checks accept the truth and refuse typical mistakes; the notebook grades right."""
+
+import copy
+import json
+import shutil
+import sqlite3
+import warnings
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from example_course import _venv_on_path
+
+from autograde.catalogue import load_catalogue
+from autograde.checks import lab_model_line
+from autograde.checks import lab_scenarios as checks
+from autograde.criteria_tags import read_graded_cells, validate_lab_tags
+
+LAB = "lab_scenarios"
+SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
+SEED = 7
+SEEDS = [101, 102, 103, 104, 105]
+HOURS = 40.0  # short runs: the database checks do not depend on the horizon
+
+
+@pytest.fixture(scope="module")
+def log():
+    return lab_model_line.production_log(SEED)
+
+
+@pytest.fixture(scope="module")
+def corrected(log):
+    """The draft with every parameter re-estimated from the log the way lab_model_line teaches (true laws)."""
+    params = checks.draft_params(log)
+    plant = lab_model_line.plant_variant(SEED)
+    params["process_times"] = {product.name: {step.station: {"dist": step.time.kind, **step.time.params}
+                                              for step in product.routing} for product in plant.products.values()}
+    params["mix"] = lab_model_line.reference_mix(log)
+    for station, values in lab_model_line.reference_reliability(log).items():
+        params["stations"][station].update(values)
+    return params
+
+
+def _runs(params, scenario=None, hours=HOURS):
+    return pd.DataFrame([lab_model_line.kpi_table(checks.run_model(params, hours=hours, seed=s, scenario=scenario))
+                         for s in SEEDS])
+
+
+SCHEMA = """
+CREATE TABLE tests (test_id TEXT PRIMARY KEY, campaign TEXT, title TEXT, model_version TEXT);
+CREATE TABLE parameters (test_id TEXT REFERENCES tests(test_id), name TEXT, value TEXT, PRIMARY KEY (test_id, name));
+CREATE TABLE conditions (test_id TEXT PRIMARY KEY REFERENCES tests(test_id), replications INTEGER, horizon_h REAL,
+                         seeds TEXT, clock TEXT);
+CREATE TABLE runs (test_id TEXT REFERENCES tests(test_id), replication INTEGER, seed INTEGER, kpi TEXT, value REAL,
+                   PRIMARY KEY (test_id, replication, kpi));
+CREATE TABLE results (test_id TEXT REFERENCES tests(test_id), kpi TEXT, n INTEGER, mean REAL, ci_low REAL,
+                      ci_high REAL, observed REAL, PRIMARY KEY (test_id, kpi));
+"""
+
+
+def _record(db, test_id, campaign, params, scenario, runs, observed=None, *, interval=checks.student_interval,
+            hours=HOURS):
+    flat = {**checks.flatten(params, "model."), **checks.flatten(scenario or {}, "scenario.")}
+    db.execute("INSERT INTO tests VALUES (?, ?, ?, ?)", (test_id, campaign, f"test {test_id}", "v1"))
+    db.executemany("INSERT INTO parameters VALUES (?, ?, ?)", [(test_id, k, json.dumps(v)) for k, v in flat.items()])
+    db.execute("INSERT INTO conditions VALUES (?, ?, ?, ?, ?)", (test_id, len(SEEDS), hours, json.dumps(SEEDS),
+                                                                  "working"))
+    db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?)",
+                   [(test_id, r, SEEDS[r], kpi, float(v)) for r, row in enumerate(runs.to_dict("records"))
+                    for kpi, v in row.items()])
+    db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [(test_id, kpi, len(runs), float(runs[kpi].mean()), *interval(runs[kpi]),
+                     None if observed is None else float(observed[kpi])) for kpi in runs.columns])
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory, log, corrected):
+    """A right database: the draft's acceptance, a baseline and the CNC-speed improvement on the corrected model."""
+    path = tmp_path_factory.mktemp("db") / "simulation_results.sqlite"
+    observed = lab_model_line.kpi_table(lab_model_line.reference_observed_kpis(log))
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA)
+        _record(db, "ACC-01", "acceptance", checks.draft_params(log), None, _runs(checks.draft_params(log)), observed)
+        # Scenarios as long as the export: the improvement check asks for it.
+        hours = log.work_hours
+        _record(db, "SCN-00", "scenario", corrected, None, _runs(corrected, hours=hours), hours=hours)
+        faster = {"speed": {"cnc": 1.12}}
+        _record(db, "SCN-01", "scenario", corrected, faster, _runs(corrected, faster, hours), hours=hours)
+    return path
+
+
+def test_the_model_is_deterministic_and_obeys_the_scenario_setpoints(corrected):
+    once = checks.run_model(corrected, hours=HOURS, seed=3)
+    assert checks.run_model(corrected, hours=HOURS, seed=3) == once
+    faster = checks.run_model(corrected, hours=HOURS, seed=3, scenario={"speed": {"cnc": 1.15}})
+    assert faster["throughput_per_hour"] > once["throughput_per_hour"] * 1.05
+    assert checks.run_model(corrected, hours=HOURS, seed=3, scenario={"conwip": 9})["mean_wip"] == pytest.approx(9)
+
+
+def test_flatten_and_unflatten_are_inverse_and_keep_lists_whole(corrected):
+    flat = checks.flatten(corrected, "model.")
+    assert flat["model.routings.bracket"] == corrected["routings"]["bracket"]
+    assert "model.stations.cnc.mtbf_hours" in flat
+    assert checks.unflatten(flat)["model"] == corrected
+
+
+def test_the_draft_fails_acceptance_by_far_and_a_table_that_accepts_everything_fails(log):
+    draft = checks.draft_params(log)
+    assert draft["mix"] == {"bracket": 0.5, "housing": 0.5}
+    assert all(station["scrap_rate"] == 0.0 for station in draft["stations"].values())
+    observed = lab_model_line.kpi_table(lab_model_line.reference_observed_kpis(log))
+    runs = _runs(draft)
+    table = pd.DataFrame({"observed": observed, "model_mean": runs.mean()})
+    table["ci_low"], table["ci_high"] = zip(*[checks.student_interval(runs[k]) for k in table.index], strict=True)
+    table["gap"] = checks.tolerance_gaps(table["model_mean"], observed)
+    table["accepted"] = table["gap"] <= 1.0
+    checks.check_acceptance(table, runs, log)
+    table["accepted"] = True
+    with pytest.raises(AssertionError, match="verdict of throughput_per_hour"):
+        checks.check_acceptance(table, runs, log)
+
+
+def test_a_right_database_passes_schema_and_content_checks(database, log):
+    checks.check_database_schema(database)
+    checks.check_database_content(database, log)
+
+
+def test_a_database_without_primary_keys_or_foreign_keys_fails(tmp_path):
+    loose = tmp_path / "loose.sqlite"
+    with sqlite3.connect(loose) as db:
+        db.executescript(SCHEMA.replace("PRIMARY KEY (test_id, replication, kpi)", "UNIQUE (test_id, replication, kpi)"
+                                        ))
+    with pytest.raises(AssertionError, match="primary key of runs"):
+        checks.check_database_schema(loose)
+    no_reference = tmp_path / "no_reference.sqlite"
+    with sqlite3.connect(no_reference) as db:
+        db.executescript(SCHEMA.replace("parameters (test_id TEXT REFERENCES tests(test_id)", "parameters (test_id TEXT"
+                                        ))
+    with pytest.raises(AssertionError, match=r"parameters\.test_id must be a FOREIGN KEY"):
+        checks.check_database_schema(no_reference)
+
+
+def test_normal_intervals_and_rounded_parameters_in_the_database_fail(tmp_path, log, corrected):
+    def normal(values):
+        mean, half = values.mean(), 1.96 * values.std(ddof=1) / len(values) ** 0.5
+        return mean - half, mean + half
+
+    observed = lab_model_line.kpi_table(lab_model_line.reference_observed_kpis(log))
+    runs = _runs(corrected)
+    wrong_ci = tmp_path / "normal.sqlite"
+    with sqlite3.connect(wrong_ci) as db:
+        db.executescript(SCHEMA)
+        _record(db, "ACC-01", "acceptance", corrected, None, runs, observed, interval=normal)
+        _record(db, "SCN-00", "scenario", corrected, None, runs)
+    with pytest.raises(AssertionError, match="Student-t"):
+        checks.check_database_content(wrong_ci, log, reproduce=False)
+    rounded = copy.deepcopy(corrected)
+    rounded["process_times"]["bracket"]["cnc"]["mean_s"] = round(rounded["process_times"]["bracket"]["cnc"]["mean_s"])
+    unreproducible = tmp_path / "rounded.sqlite"
+    with sqlite3.connect(unreproducible) as db:
+        db.executescript(SCHEMA)
+        _record(db, "ACC-01", "acceptance", corrected, None, runs, observed)
+        _record(db, "SCN-00", "scenario", rounded, None, runs)  # the runs came from other parameters
+    with pytest.raises(AssertionError, match=r"rerun from the database"):
+        checks.check_database_content(unreproducible, log)
+
+
+def test_an_action_plan_needs_three_owned_dated_actions():
+    plan = pd.DataFrame({"action": ["A1", "A2", "A3"], "objective": ["times", "mix", "breakdowns"],
+                         "deadline": ["2026-02-06", "2026-02-06", "2026-02-13"], "owner": ["methods", "planning", ""]})
+    with pytest.raises(AssertionError, match="empty owner"):
+        checks.check_action_plan(plan)
+    plan.loc[2, "owner"] = "maintenance"
+    checks.check_action_plan(plan)
+    with pytest.raises(AssertionError, match="at least 3 actions"):
+        checks.check_action_plan(plan.iloc[:2])
+    plan.loc[0, "deadline"] = "soon"
+    with pytest.raises(AssertionError, match="not a date"):
+        checks.check_action_plan(plan)
+
+
+def test_the_corrected_model_passes_and_one_with_exponential_laws_fails(log, corrected):
+    checks.check_correction(corrected, log)
+    exponential = copy.deepcopy(corrected)
+    for steps in exponential["process_times"].values():
+        for station, law in steps.items():
+            steps[station] = {"dist": "exponential", "mean_s": lab_model_line.distribution_moments(law)[0]}
+    with pytest.raises(AssertionError, match="still outside the tolerance"):
+        checks.check_correction(exponential, log)
+
+
+def test_the_cnc_speed_improvement_holds_on_the_plant_and_setpoints_beyond_the_brief_fail(database, log):
+    checks.check_improvement({"speed": {"cnc": 1.12}}, "SCN-00", "SCN-01", database, log)
+    with pytest.raises(AssertionError, match=r"speed of cnc must stay in \[1.0, 1.15\]"):
+        checks.check_improvement_limits({"speed": {"cnc": 1.3}}, log)
+    with pytest.raises(AssertionError, match="buffer of cnc at most 8"):
+        checks.check_improvement_limits({"buffer": {"cnc": 12}}, log)
+    with pytest.raises(AssertionError, match=r"scenario\.\* parameters are not the improvement's"):
+        checks.check_improvement({"speed": {"cnc": 1.15}}, "SCN-00", "SCN-01", database, log)
+
+
+def test_raising_the_conwip_cap_gains_almost_nothing_on_the_plant_and_lengthens_lead_times():
+    truth = checks.plant_gain(SEED, {"conwip": 10}, replications=2)
+    assert truth["gain"] < 0.02 and truth["cycle_time_ratio"] > 1.3
+
+
+def test_the_lab_tags_cover_its_criteria():
+    assert validate_lab_tags([SOURCE], load_catalogue(), enforce_coverage=("rncp_mnsi:A3.3",)) == []
+
+
+def test_the_source_notebook_is_stored_without_outputs():
+    notebook = json.loads(SOURCE.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        assert not cell.get("outputs") and cell.get("execution_count") is None
+        assert set(cell["metadata"]) <= {"nbgrader", "factorylab"}
+
+
+# --- the definition of done, through nbgrader -----------------------------------------------------------------
+
+def _with_exponential_laws(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The solution, except that the corrected model's process times are exponential (the wrong distribution)."""
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "scenarios_correction_answer":
+            right = 'model["process_times"][product][station] = fit_law(group["net_s"])'
+            assert right in cell.source
+            cell.source = cell.source.replace(right, 'model["process_times"][product][station] = '
+                                                     '{"dist": "exponential", "mean_s": float(group["net_s"].mean())}')
+    return nb
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    root = tmp_path_factory.mktemp("course")
+    (root / "source" / LAB).mkdir(parents=True)
+    shutil.copy(SOURCE, root / "source" / LAB / SOURCE.name)
+    config = Config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    config.Execute.timeout = 120
+    with _venv_on_path(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Object of type <Submitted")
+        api = NbGraderAPI(config=config)
+        result = api.generate_assignment(LAB)
+        assert result["success"], result.get("log", "") + result.get("error", "")
+        source = nbformat.read(SOURCE, as_version=4)
+        released = nbformat.read(root / "release" / LAB / SOURCE.name, as_version=4)
+        wrong = _with_exponential_laws(copy.deepcopy(source))
+        for learner, nb in (("solution", source), ("blank", released), ("exponential", wrong)):
+            target = root / "submitted" / learner / LAB
+            target.mkdir(parents=True)
+            nbformat.write(nb, target / SOURCE.name)
+            (target / "timestamp.txt").write_text("2026-01-05 10:00:00.000000 UTC\n")
+            result = api.autograde(LAB, learner)
+            assert result["success"], result.get("log", "") + result.get("error", "")
+    return root
+
+
+def _auto_scores(root: Path, learner: str) -> dict[str, tuple[float, float]]:
+    from nbgrader.api import Gradebook
+
+    auto_cells = {cell.grade_id for cell in read_graded_cells(SOURCE) if cell.mode == "auto"}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(LAB, LAB, learner)
+        return {grade.name: (grade.auto_score, grade.max_score)
+                for grade in notebook.grades if grade.name in auto_cells}
+
+
+@pytest.mark.slow
+def test_the_solution_scores_full_marks_on_every_automatic_cell(course):
+    scores = _auto_scores(course, "solution")
+    assert len(scores) == 5
+    assert {name: score for name, (score, full) in scores.items() if score != full} == {}
+
+
+@pytest.mark.slow
+def test_the_released_notebook_scores_zero_on_its_automatic_cells(course):
+    scores = _auto_scores(course, "blank")
+    assert len(scores) == 5
+    assert {name: score for name, (score, _) in scores.items() if score} == {}
+
+
+@pytest.mark.slow
+def test_a_model_corrected_with_the_wrong_distribution_loses_the_correction_and_improvement_points(course):
+    scores = _auto_scores(course, "exponential")
+    lost = {name for name, (score, full) in scores.items() if score < full}
+    assert lost == {"scenarios_correction_test", "scenarios_improvement_test"}
+    assert sum(full - score for score, full in scores.values()) == 4 + 4
