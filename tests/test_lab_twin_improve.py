@@ -154,7 +154,7 @@ def test_setpoints_from_the_calibrated_twin_pass_and_from_the_exponential_twin_l
     checks.check_test_plan(results, recommended)
     checks.check_setpoints(recommended)
     _, wrong = _test_plan(exponential_cnc(solution["CALIBRATED"]))
-    with pytest.raises(AssertionError, match="^conwip = "):
+    with pytest.raises(AssertionError, match=r"^conwip = "):
         checks.check_setpoints(wrong)
     shuffled = dict(recommended, conwip=max(checks.SWEEPS["conwip"]))
     with pytest.raises(AssertionError, match="your test plan's best level"):

@@ -321,7 +321,7 @@ def check_action_plan(plan: pd.DataFrame, seed: int | None = None, params: dict 
     for column in ("action", "objective", "owner"):
         empty = plan[column].astype(str).str.strip().isin(["", "nan", "None"])
         assert not empty.any(), f"ACTION_PLAN: action {int(empty.to_numpy().argmax())} has no {column}"
-    deadlines = pd.to_datetime(plan["deadline"], errors="coerce")
+    deadlines = pd.to_datetime(plan["deadline"].astype(str), format="%Y-%m-%d", errors="coerce")
     assert deadlines.notna().all(), "ACTION_PLAN: each deadline must be a date (YYYY-MM-DD)"
     truth = reference_gaps(seed, params)
     significant = {f"{product}/{station}" for product, station in truth.index[truth["significant"]]}
