@@ -20,8 +20,8 @@ from autograde.errors import TagError
 ROOT = Path(__file__).resolve().parents[1]
 
 # Coverage scopes the suite enforces on the repository's own labs (see autograde/criteria_tags.py). The labs of
-# RNCP blocs 1-2 never come (their criteria are assessed outside the labs or in manual cells of bloc-4 labs).
-ENFORCED_SCOPES: tuple[str, ...] = ("ccpm_iiot", "rncp_mnsi:BLOC3", "rncp_mnsi:BLOC4")
+# RNCP bloc 1 is assessed outside the labs; of bloc 2, only Cr2.1.2 and Cr2.4.1 (manual cells of lab_twin_build).
+ENFORCED_SCOPES: tuple[str, ...] = ("ccpm_iiot", "rncp_mnsi:BLOC2", "rncp_mnsi:BLOC3", "rncp_mnsi:BLOC4")
 
 
 @pytest.fixture(scope="module")
