@@ -42,7 +42,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report", help="each learner's status on every criterion from nbgrader's gradebook; heat map, CSV, badges")
     report.add_argument("--course", type=Path, default=_default(build_report, "course_dir"),
-                        help="nbgrader course folder holding gradebook.db and feedback/ (default: %(default)s)")
+                        help="nbgrader course folder holding gradebook.db and feedback/ "
+                             "(default: $FACTORYLAB_COURSE, else ~/.local/share/factorylab/course)")
     report.add_argument("--labs", type=Path, default=_default(build_report, "labs_dir"),
                         help="folder of the lab sources, <lab>/<lab>.ipynb (default: %(default)s)")
     report.add_argument("--out", type=Path, default=_default(build_report, "out_dir"),

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from autograde.badges import DEFAULT_ISSUER, Issuer, write_badges
 from autograde.catalogue import load_catalogue
+from autograde.course import Course
 from autograde.criteria_tags import GradedCell, cells_by_criterion, criterion_group, load_tagged_cells
 from autograde.errors import GradebookError
 from autograde.html_report import Cell, Column, Row, Table, escape, link, render_page
@@ -150,11 +151,6 @@ def warn_no_submission(learners: Sequence[LearnerGrades]) -> list[str]:
     return notices
 
 
-def sqlite_url(course_dir: Path) -> str:
-    """nbgrader's default database URL for a course directory."""
-    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
-
-
 def read_gradebook(db_url: str, cells: Sequence[GradedCell]) -> list[LearnerGrades]:
     """Every learner of the gradebook with their submissions and cell grades, after checking that the gradebook
     and the lab sources name the same graded cells (a mismatch means the sources changed after grading).
@@ -231,22 +227,24 @@ def _learner_grades(student) -> LearnerGrades:
 SYMBOLS = {"acquired": "✓", "not_acquired": "✗", "awaiting_manual_grading": "?", "not_attempted": "·"}
 
 
-def build_report(*, course_dir: Path = Path("."), labs_dir: Path = Path("labs"), out_dir: Path = Path("reports"),
+def build_report(*, course_dir: Path | None = None, labs_dir: Path = Path("labs"), out_dir: Path = Path("reports"),
                  db_url: str | None = None, catalogue_dir: Path | None = None,
                  issuer: Issuer = DEFAULT_ISSUER) -> list[Path]:
     """Write the competency report of an nbgrader course into `out_dir` and return the files written:
     cohort.html (criteria x learners heat map), learners/<learner>.html (status and evidence per criterion),
     competency.csv (one row per learner x criterion, for the jury) and badges/<learner>/<key>.json (Open
-    Badges 3.0, one per acquired criterion). `db_url` defaults to `<course_dir>/gradebook.db`.
+    Badges 3.0, one per acquired criterion). `course_dir` defaults to the trainer's course directory
+    (`autograde.course.default_course_dir`), `db_url` to its `gradebook.db`.
     """
     catalogue = load_catalogue(catalogue_dir)
     cells = load_tagged_cells(Path(labs_dir), catalogue)
-    db_url = db_url or sqlite_url(course_dir)
+    course_dir = Course.at(course_dir).root
+    db_url = db_url or Course.at(course_dir).db_url
     learners = read_gradebook(db_url, cells)
     notices = warn_no_submission(learners)
     from nbgrader.coursedir import CourseDirectory  # nbgrader is slow to import: only when a report is built
 
-    course = CourseDirectory(root=str(Path(course_dir).resolve()))
+    course = CourseDirectory(root=str(course_dir))
 
     def feedback_path(learner: str, lab: str, notebook: str) -> Path:
         return Path(course.format_path(course.feedback_directory, learner, lab)) / f"{notebook}.html"

@@ -47,12 +47,22 @@ SANDBOX_DIR_ENV = "FACTORYLAB_SANDBOX_DIR"
 NOT_EXECUTED = "NotExecuted"
 OUTPUT_LIMIT = "OutputLimitError"
 
+# Run by the kernel's Python inside the new network namespace, whose loopback starts down: bring it up, so
+# that a lab may run its own broker or SMTP server on 127.0.0.1 (private to this kernel; the grader's and
+# the host's loopback stay out of reach). SIOCGIFFLAGS / SIOCSIFFLAGS with IFF_UP; no iproute2 needed.
+LOOPBACK_UP = """
+import fcntl, socket, struct
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    flags = struct.unpack("16sH14s", fcntl.ioctl(s, 0x8913, struct.pack("16sH14s", b"lo", 0, b"")))[1]
+    fcntl.ioctl(s, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b""))
+"""
+
 # The kernel's wrapper. Positional arguments: AS limit (KiB), file-size limit (KiB), whether to hide paths
-# (1/0), the working copy, then the paths to hide, `--`, and the kernel command. It keeps a handle on the
-# working copy, covers each hidden path with an empty tmpfs, then binds the working copy back in place
-# (it may lie under a hidden path: the sandboxes' common folder).
+# (1/0), the working copy, the Python code bringing loopback up, then the paths to hide, `--`, and the
+# kernel command. It keeps a handle on the working copy, covers each hidden path with an empty tmpfs, then
+# binds the working copy back in place (it may lie under a hidden path: the sandboxes' common folder).
 _WRAPPER = r"""
-as_kib=$1; fsize_kib=$2; hide=$3; work=$4; shift 4
+as_kib=$1; fsize_kib=$2; hide=$3; work=$4; loopback_up=$5; shift 5
 exec 3<"$work"
 while [ "$1" != "--" ]; do
   mount -t tmpfs -o size=64k,mode=0555 factorylab-hidden "$1" || exit 97
@@ -60,6 +70,7 @@ while [ "$1" != "--" ]; do
 done
 shift
 if [ "$hide" = 1 ]; then mkdir -p "$work" && mount --no-canonicalize --bind /proc/self/fd/3 "$work" || exit 98; fi
+if [ "$hide" = 1 ]; then "$1" -c "$loopback_up" || exit 95; fi
 exec 3<&-
 cd "$work" || exit 99
 ulimit -v "$as_kib" || exit 96
@@ -162,7 +173,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         command = super().format_kernel_cmd(extra_arguments)
         hide = [str(path) for path in self.hidden_paths] if self.isolate else []
         wrapper = ["sh", "-c", _WRAPPER, "factorylab-sandbox", str(self.memory_mb * 1024),
-                   str(self.file_size_mb * 1024), "1" if self.isolate else "0", self.workdir, *hide, "--"]
+                   str(self.file_size_mb * 1024), "1" if self.isolate else "0", self.workdir, LOOPBACK_UP,
+                   *hide, "--"]
         if self.isolate:
             wrapper = ["unshare", "-rmn", "--pid", "--fork", "--mount-proc", "--", *wrapper]
         return [*wrapper, *command]

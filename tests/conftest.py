@@ -1,3 +1,4 @@
-"""Suite-wide fixtures: the MQTT brokers (embedded and a real Mosquitto) live in tests/mqtt_fixtures.py."""
+"""Suite-wide fixtures: MQTT brokers (embedded and a real Mosquitto) in tests/mqtt_fixtures.py, example labs and
+courses for the grading pipeline in tests/grading_fixtures.py."""
 
-pytest_plugins = ["mqtt_fixtures"]
+pytest_plugins = ["grading_fixtures", "mqtt_fixtures"]

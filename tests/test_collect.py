@@ -8,8 +8,6 @@ from grading_fixtures import LAB
 from autograde.collect import collect, learner_id
 from autograde.errors import CollectError
 
-pytest_plugins = ["grading_fixtures"]
-
 
 def test_moodle_folder_names_become_learner_ids():
     assert learner_id("Ada Lovelace_123_assignsubmission_file_") == "ada_lovelace"

@@ -18,8 +18,8 @@ from autograde.competency import (
     decide_status,
     learner_statuses,
     read_gradebook,
-    sqlite_url,
 )
+from autograde.course import Course
 from autograde.coverage import build_coverage
 from autograde.criteria_tags import load_tagged_cells
 from autograde.errors import GradebookError
@@ -190,7 +190,7 @@ def test_the_command_line_calls_build_report_with_a_database_url(course, tmp_pat
     parser = argparse.ArgumentParser()
     cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["report", "--course", str(course.root), "--labs", str(course.labs_dir),
-                              "--out", str(tmp_path), "--db-url", sqlite_url(course.root),
+                              "--out", str(tmp_path), "--db-url", Course.at(course.root).db_url,
                               "--issuer-id", "https://training.example/", "--issuer-name", "Centre"])
     assert args.handler(args) == 0
     assert f"report written to {tmp_path / 'cohort.html'}" in capsys.readouterr().out

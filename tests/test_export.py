@@ -20,8 +20,6 @@ from autograde.course import Course
 from autograde.export import CELL_COLUMNS, export
 from autograde.grade import grade
 
-pytest_plugins = ["grading_fixtures"]
-
 
 @pytest.fixture(scope="module")
 def exported(released_course, tmp_path_factory):

@@ -17,8 +17,6 @@ from autograde.feedback import feedback
 from autograde.grade import grade
 from autograde.preprocessors.hide_hidden_tests import HIDDEN_FAILED, HIDDEN_PASSED
 
-pytest_plugins = ["grading_fixtures"]
-
 
 @pytest.fixture(scope="module")
 def graded(released_course, tmp_path_factory):

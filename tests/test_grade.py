@@ -23,8 +23,6 @@ from autograde.course import Course, nbgrader_config
 from autograde.errors import GradeError
 from autograde.grade import format_summary, grade
 
-pytest_plugins = ["grading_fixtures"]
-
 
 def _cohort(course: Course) -> None:
     released = released_notebook(course)

@@ -19,8 +19,6 @@ from autograde.course import Course
 from autograde.grade import format_summary, grade
 from autograde.sandbox import namespace_isolation_available
 
-pytest_plugins = ["grading_fixtures"]
-
 STEAL = ("import glob\nfor path in glob.glob('{root}/**/*', recursive=True):\n"
          "    if path.endswith('.ipynb') or path.endswith('.db'):\n"
          "        text = open(path, errors='ignore').read()\n"
@@ -60,6 +58,7 @@ def _cases(course: Course, port: int) -> dict:
         "network": answer(released, rate_function=WRONG_RATE + "import socket\n"
                           f"socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n" + RIGHT_RATE),
         "other_language": other_language,
+        "own_loopback": answer(released, rate_function=OWN_LOOPBACK + RIGHT_RATE, rate_counts=RIGHT_COUNTS),
     }
 
 
@@ -78,6 +77,19 @@ def corpus(released_course, tmp_path_factory):
             submit(course, learner, content, name=name)
         outcomes = grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
     return {outcome.learner: outcome for outcome in outcomes}, course
+
+
+# A lab may run its own broker or SMTP server on 127.0.0.1 (the alerts lab does): the kernel's loopback is its
+# own, up, and reachable from inside the kernel only.
+OWN_LOOPBACK = """import socket
+with socket.create_server(("127.0.0.1", 0)) as own_server:
+    socket.create_connection(own_server.getsockname(), timeout=2).close()
+"""
+
+
+def test_a_kernel_may_serve_and_connect_on_its_own_loopback(corpus):
+    outcomes = corpus[0]
+    assert (outcomes["own_loopback"].status, outcomes["own_loopback"].score) == ("ok", 3.0)
 
 
 def _auto_scores(course: Course, learner: str) -> dict[str, float]:

@@ -11,8 +11,6 @@ from autograde.course import Course
 from autograde.errors import ReleaseError, TagError
 from autograde.release import available_labs, release
 
-pytest_plugins = ["grading_fixtures"]
-
 
 def test_release_writes_the_learner_version_without_solutions_or_hidden_tests(released_course):
     released = (released_course.release / LAB / f"{LAB}.ipynb").read_text()
