@@ -10,7 +10,9 @@ Its place, in order: the `course_dir` argument (`--course DIR`), `$FACTORYLAB_CO
 factorylab's own working files (the staged submissions the grader reads) go under `<course>/.factorylab/`.
 """
 
+import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,14 +83,35 @@ class Course:
         return sorted(path.name for path in self.submitted.iterdir() if (path / lab).is_dir())
 
 
+def _put_own_scripts_on_path() -> None:
+    """Make the tools installed beside this interpreter callable, as when its virtual environment is active.
+
+    nbgrader runs `alembic` as a command to create a gradebook, and would not find it when factorylab runs as
+    `.venv/bin/factorylab` (or from Python) without `.venv` activated.
+    """
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 def nbgrader_config(course: Course, *, cell_timeout_s: int = 30) -> Config:
     """The nbgrader configuration every factorylab verb runs with: the course folder and its gradebook.
 
     Nothing else differs from nbgrader's defaults, so `nbgrader` commands run in the course folder see the
     same course (a trainer may still use nbgrader's formgrader for manual grading).
     """
+    _put_own_scripts_on_path()
     config = Config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = course.db_url
+    # factorylab moves no files through nbgrader's exchange; an (empty) exchange inside the course keeps
+    # nbgrader from reporting that the system-wide default (/usr/local/share/nbgrader/exchange) is unwritable.
+    exchange = course.root / WORK_DIR / "exchange"
+    exchange.mkdir(parents=True, exist_ok=True)
+    config.Exchange.root = str(exchange)
     config.Execute.timeout = cell_timeout_s
+    # nbgrader logs every step, and a checksum warning for every hidden test of every submission; factorylab's
+    # own summary says what happened. nbgrader logs at the level the `traitlets` logger is given (the command
+    # line raises it to ERROR unless --debug); its API would otherwise reset that logger to INFO.
+    config.NbGraderAPI.log_level = logging.getLogger("traitlets").getEffectiveLevel()
     return config

@@ -341,13 +341,17 @@ def _gradebook_totals(course: Course, submission: _Submission) -> tuple[float, f
 
 def format_summary(outcomes: Sequence[Outcome]) -> str:
     """The table printed at the end of `factorylab grade`: one line per submission, then the counts."""
-    header = f"{'lab':<16} {'learner':<20} {'status':<10} {'score':>11}  messages"
+    lab_width = max([len("lab"), *(len(outcome.lab) for outcome in outcomes)])
+    learner_width = max([len("learner"), *(len(outcome.learner) for outcome in outcomes)])
+    header = f"{'lab':<{lab_width}} {'learner':<{learner_width}} {'status':<10} {'score':>11}  messages"
+    indent = " " * (header.index("messages"))
     lines = [header, "-" * len(header)]
     for outcome in outcomes:
         score = f"{outcome.score:g}/{outcome.max_score:g}" + ("*" if outcome.needs_manual_grade else "")
         first, *rest = outcome.messages or ("",)
-        lines.append(f"{outcome.lab:<16} {outcome.learner:<20} {outcome.status:<10} {score:>11}  {first}")
-        lines.extend(f"{'':<61}{message}" for message in rest)
+        lines.append(f"{outcome.lab:<{lab_width}} {outcome.learner:<{learner_width}} {outcome.status:<10} "
+                     f"{score:>11}  {first}".rstrip())
+        lines.extend(indent + message for message in rest)
     counts = {status: sum(outcome.status == status for outcome in outcomes) for status in SEVERITY}
     lines.append(f"{len(outcomes)} submission(s): " + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
                  + ("; * awaits manual grading" if any(o.needs_manual_grade for o in outcomes) else ""))

@@ -7,7 +7,6 @@ input are printed as one line without a traceback; `--debug` shows the traceback
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -17,8 +16,9 @@ from simulators import cli as simulators_cli
 from simulators.errors import SimulatorError
 from simulators.seeding import DEFAULT_SEED
 
-# Libraries that log their internals at INFO (amqtt, its state machine); shown with --debug only.
-CHATTY_LOGGERS = ("amqtt", "transitions")
+# Libraries that log their internals at INFO (amqtt and its state machine, nbgrader through traitlets): their
+# warnings and errors are shown, their step-by-step chatter only with --debug.
+CHATTY_LOGGERS = {"amqtt": logging.ERROR, "transitions": logging.ERROR, "traitlets": logging.ERROR}
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     autograde_cli.register(commands)
     demo = commands.add_parser("demo", help="the main job end to end on the embedded defaults (make demo)")
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: %(default)s)")
+    demo.add_argument("--labs", type=Path, default=Path("labs"), help="lab sources (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
     demo.set_defaults(handler=_demo)
     return parser
@@ -42,33 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
 def _demo(args) -> int:
     from factorylab.demo import run_demo
 
-    run_demo(out_dir=args.out, seed=args.seed)
+    run_demo(out_dir=args.out, labs_dir=args.labs, seed=args.seed)
     return 0
-
-
-def _put_own_scripts_on_path() -> None:
-    """Make the tools installed beside this interpreter callable, as when its virtual environment is active.
-
-    nbgrader runs `alembic` as a command to create a gradebook, and would not find it when factorylab is
-    started as `.venv/bin/factorylab` without activating `.venv`.
-    """
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _put_own_scripts_on_path()
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
     if not args.debug:
-        for name in CHATTY_LOGGERS:
-            logging.getLogger(name).setLevel(logging.ERROR)
+        for name, level in CHATTY_LOGGERS.items():
+            logging.getLogger(name).setLevel(level)
     try:
         return args.handler(args) or 0
     except (SimulatorError, AutogradeError) as error:

@@ -1,18 +1,31 @@
 """`factorylab demo` (what `make demo` runs): the product's main job end to end on the embedded defaults.
 
-It touches every flow a new user should see work before trusting the rest: it records a dataset of the
-default plant with a fault and its ground truth, simulates a working week and summarises its KPIs, then
-streams the plant live through an in-process MQTT broker while a client listens and sends it setpoint
-commands (one it accepts, one it refuses with a reason). Everything is written under one folder whose
-`README.md` says what each file is; the last lines printed say where to look.
+It runs the three flows a new user should see work before trusting the rest:
+1. the plant: a recorded dataset with a fault and its ground truth, a working week's KPIs, and the live
+   stream through an in-process MQTT broker while a client listens and sends setpoint commands (one accepted,
+   one refused with a reason);
+2. the labs: every lab of `labs/` released with nbgrader into a course folder;
+3. grading and the evaluators' view: a synthetic cohort of one lab (correct, partial and broken submissions)
+   graded in the sandboxed pool, feedback pages, a grades export, the criteria coverage matrix and the
+   learners' competency report with their badges.
+Everything is written under one folder whose `index.html` (and `README.md`) links each result; the last lines
+printed say where to look.
 """
 
+import html
 import json
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
+from autograde.cohort import build_synthetic_cohort
+from autograde.competency import build_report
+from autograde.coverage import build_coverage
+from autograde.export import export
+from autograde.feedback import feedback
+from autograde.grade import format_summary, grade
+from autograde.release import release
 from simulators import topics
 from simulators.dataset import write_dataset
 from simulators.kpis import compute_kpis, format_kpis
@@ -29,9 +42,11 @@ KPI_HOURS = 120.0  # Monday 06:00 to Saturday 06:00: the working week
 LIVE_SPEED = 120.0  # simulated seconds per wall second
 LIVE_WALL_S = 6.0  # how long the live stream runs
 REPLY_TIMEOUT_S = 10.0
+COHORT_LAB = "lab1_prepare_data"
+COHORT_SIZE = 6  # two correct, two partial, two broken learners
 
 
-def run_demo(*, out_dir: Path = Path("demo-output"), seed: int = DEFAULT_SEED) -> Path:
+def run_demo(*, out_dir: Path = Path("demo-output"), labs_dir: Path = Path("labs"), seed: int = DEFAULT_SEED) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plant = load_plant()
@@ -39,23 +54,40 @@ def run_demo(*, out_dir: Path = Path("demo-output"), seed: int = DEFAULT_SEED) -
 
     dataset = write_dataset(plant=plant, scenario=load_scenario(DATASET_SCENARIO, plant), seed=seed,
                             hours=DATASET_HOURS, out_dir=out_dir / "dataset", fmt="parquet")
-    print(f"\n[1/3] dataset: {DATASET_HOURS:g} h of scenario '{DATASET_SCENARIO}' -> {dataset}", flush=True)
+    print(f"\n[1/6] dataset: {DATASET_HOURS:g} h of scenario '{DATASET_SCENARIO}' -> {dataset}", flush=True)
 
     kpis = compute_kpis(simulate(plant, hours=KPI_HOURS, seed=seed))
     (out_dir / "kpis.json").write_text(json.dumps(kpis, indent=2, sort_keys=True) + "\n")
-    print(f"\n[2/3] KPIs over {KPI_HOURS:g} simulated hours:\n{format_kpis(kpis)}", flush=True)
+    print(f"\n[2/6] KPIs over {KPI_HOURS:g} simulated hours:\n{format_kpis(kpis)}", flush=True)
 
     live = stream_live(plant, seed)
     (out_dir / "live.json").write_text(json.dumps(live, indent=2, sort_keys=True) + "\n")
-    print(f"\n[3/3] live stream on {live['broker']}: {live['messages']} messages received in {LIVE_WALL_S:g} s "
+    print(f"\n[3/6] live stream on {live['broker']}: {live['messages']} messages received in {LIVE_WALL_S:g} s "
           f"({live['simulated_s']:.0f} simulated seconds)", flush=True)
     for reply in live["replies"]:
         verdict = "accepted" if reply["ok"] else f"refused: {reply['reason']}"
         print(f"      command {reply['id']}: {verdict}")
 
-    index = out_dir / "README.md"
-    index.write_text(_index_text(dataset, out_dir))
-    print(f"\ndone: see {index} (dataset card: {dataset / 'DATACARD.md'})")
+    course = out_dir / "course"
+    released = release(labs_dir=labs_dir, course_dir=course, check=False)
+    print(f"\n[4/6] released {len(released)} lab(s) with nbgrader into {course / 'release'}", flush=True)
+
+    kinds = build_synthetic_cohort(course_dir=course, lab=COHORT_LAB, learners=COHORT_SIZE, seed=seed)
+    print(f"\n[5/6] grading a synthetic cohort of {len(kinds)} on {COHORT_LAB} "
+          f"({', '.join(sorted(set(kinds.values())))})…", flush=True)
+    print(format_summary(grade(course_dir=course, labs=[COHORT_LAB], labs_dir=labs_dir)), flush=True)
+    feedback(course_dir=course, labs=[COHORT_LAB])
+    export(course_dir=course, out_dir=out_dir / "grades")
+
+    reports = out_dir / "reports"
+    build_coverage(labs_dir=labs_dir, out_dir=reports)
+    build_report(course_dir=course, labs_dir=labs_dir, out_dir=reports)
+    print(f"\n[6/6] feedback in {course / 'feedback'}, grades in {out_dir / 'grades'}, "
+          f"coverage and competency reports in {reports}", flush=True)
+
+    for name, text in (("README.md", _index_markdown()), ("index.html", _index_html())):
+        (out_dir / name).write_text(text)
+    print(f"\ndone: open {out_dir / 'index.html'} (or read {out_dir / 'README.md'})")
     return out_dir
 
 
@@ -90,15 +122,33 @@ def stream_live(plant, seed: int) -> dict:
             "by_kind": dict(received), "replies": replies}
 
 
-def _index_text(dataset: Path, out_dir: Path) -> str:
-    rows = [
-        (f"`{dataset.relative_to(out_dir)}/`",
-         f"{DATASET_HOURS:g} h of the default plant under scenario `{DATASET_SCENARIO}`: raw readings, MES events, "
-         "machine states, ground-truth fault windows; its `DATACARD.md` explains every column"),
-        ("`kpis.json`", f"the line's KPIs over a simulated working week ({KPI_HOURS:g} h): throughput, cycle time, "
-                        "WIP, per-station state times, OEE"),
-        ("`live.json`", "what a client saw of the live MQTT stream: messages by topic kind and the plant's replies "
-                        "to two setpoint commands"),
-    ]
-    table = "\n".join(f"| {name} | {what} |" for name, what in rows)
-    return f"# factorylab demo output\n\n| file | what it is |\n|---|---|\n{table}\n"
+# What the demo leaves, in the order a visitor should look at it: (path, what it is).
+OUTPUTS = (
+    ("dataset/DATACARD.md", f"{DATASET_HOURS:g} h of the default plant under scenario `{DATASET_SCENARIO}`: raw "
+                            "readings, MES events, machine states, ground-truth fault windows, every column explained"),
+    ("kpis.json", f"the line's KPIs over a simulated working week ({KPI_HOURS:g} h): throughput, cycle time, WIP, "
+                  "per-station state times, OEE"),
+    ("live.json", "what a client saw of the live MQTT stream, and the plant's replies to two setpoint commands"),
+    ("course/release/", "the learners' versions of every lab, as nbgrader released them (no solutions, no hidden "
+                        "tests)"),
+    ("course/feedback/", f"one feedback page per learner of the synthetic cohort on `{COHORT_LAB}`"),
+    ("grades/grades.csv", "grades per learner and lab; `grades/cells.csv` per graded cell"),
+    ("reports/coverage.html", "for every criterion of both referentials: the lab cells that assess it, how, and "
+                              "what each checks"),
+    ("reports/cohort.html", "each learner's status on every criterion (heat map), with the evidence; "
+                            "`reports/competency.csv` for the jury, `reports/badges/` as Open Badges 3.0"),
+)
+
+
+def _index_markdown() -> str:
+    rows = "\n".join(f"| [`{path}`]({path}) | {what} |" for path, what in OUTPUTS)
+    return f"# factorylab demo output\n\n| file | what it is |\n|---|---|\n{rows}\n"
+
+
+def _index_html() -> str:
+    rows = "\n".join(f'<tr><td><a href="{html.escape(path)}">{html.escape(path)}</a></td>'
+                     f"<td>{html.escape(what)}</td></tr>" for path, what in OUTPUTS)
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>factorylab demo</title>"
+            "<style>body{font-family:sans-serif;margin:2em;max-width:70em}td{padding:.3em .8em;"
+            "border-bottom:1px solid #ddd;vertical-align:top}</style></head><body><h1>factorylab demo output</h1>"
+            f"<table><tr><th>file</th><th>what it is</th></tr>{rows}</table></body></html>\n")
