@@ -106,6 +106,7 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
         raise GradeError(f"{course.release}: no released lab {', '.join(map(repr, unknown))}: run `factorylab "
                          f"release` first (released: {', '.join(course.released_labs()) or 'none'})")
     hidden = tuple(str(path) for path in (course.root, Path(labs_dir).resolve()) if path.exists())
+    seeds = course.learner_seeds()
     submissions = [_Submission(lab, learner, []) for lab in labs for learner in course.submitters(lab)
                    if not learners or learner in learners]
     own_pool = executor is None
@@ -116,7 +117,8 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
             # nbgrader 0.9.6's own autoflush warnings while it records a submission; not ours to fix.
             warnings.filterwarnings("ignore", message="Object of type <Submitted")
             for submission in submissions:
-                submission.futures = _dispatch(course, submission, hidden, limits, executor)
+                submission.futures = _dispatch(course, submission, hidden, limits, executor,
+                                               seeds.get(submission.learner))
             outcomes = []
             for submission in submissions:
                 outcomes.append(_score(course, submission))
@@ -129,7 +131,7 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
 
 
 def _dispatch(course: Course, submission: _Submission, hidden: tuple[str, ...], limits: Limits,
-              executor: Executor) -> dict[str, Future]:
+              executor: Executor, seed: int | None) -> dict[str, Future]:
     """Inspect, stage and sanitize a submission, and hand its notebooks to the pool."""
     try:
         readable = _stage(course, submission)
@@ -139,7 +141,7 @@ def _dispatch(course: Course, submission: _Submission, hidden: tuple[str, ...], 
             sanitized = _sanitize(course, submission, notebook)
             job = ExecutionJob(lab=submission.lab, learner=submission.learner, notebook=notebook,
                                notebook_json=sanitized, files={**_staged_files(course, submission), **assets},
-                               hidden_paths=hidden, limits=limits)
+                               hidden_paths=hidden, limits=limits, seed=seed)
             futures[notebook] = executor.submit(execute_job, job)
         return futures
     except Exception as error:  # one submission's failure never stops the others

@@ -43,6 +43,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 from traitlets.config import Config
 
+from simulators.seeding import SEED_ENV
+
 SANDBOX_DIR_ENV = "FACTORYLAB_SANDBOX_DIR"
 NOT_EXECUTED = "NotExecuted"
 OUTPUT_LIMIT = "OutputLimitError"
@@ -104,6 +106,7 @@ class ExecutionJob:
     files: dict[str, str] = field(default_factory=dict)
     hidden_paths: tuple[str, ...] = ()
     limits: Limits = DEFAULT_LIMITS
+    seed: int | None = None  # the learner's plant variant, given to the kernel as FACTORYLAB_SEED
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,9 @@ def sandbox_root() -> Path:
     return root
 
 
-def kernel_env(workdir: Path) -> dict[str, str]:
-    """The kernel's whole environment: nothing inherited but where Python lives and the locale."""
+def kernel_env(workdir: Path, seed: int | None = None) -> dict[str, str]:
+    """The kernel's whole environment: nothing inherited but where Python lives and the locale, plus the
+    learner's seed when the course assigns one."""
     env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": str(workdir),
@@ -157,6 +161,8 @@ def kernel_env(workdir: Path) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     env.update(dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1"))
+    if seed is not None:
+        env[SEED_ENV] = str(seed)
     return env
 
 
@@ -168,6 +174,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     file_size_mb = Integer(64).tag(config=True)
     hidden_paths = List(Unicode()).tag(config=True)
     isolate = Bool(False).tag(config=True)
+    learner_seed = Integer(None, allow_none=True).tag(config=True)
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
@@ -180,7 +187,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return [*wrapper, *command]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kw["env"] = kernel_env(Path(self.workdir))
+        kw["env"] = kernel_env(Path(self.workdir), self.learner_seed)
         kw["cwd"] = self.workdir
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
@@ -265,6 +272,7 @@ def _execution_config(job: ExecutionJob, workdir: Path, isolated: bool, started:
     config.SandboxedKernelManager.memory_mb = job.limits.memory_mb
     config.SandboxedKernelManager.file_size_mb = job.limits.file_size_mb
     config.SandboxedKernelManager.isolate = isolated
+    config.SandboxedKernelManager.learner_seed = job.seed
     config.SandboxedKernelManager.hidden_paths = [*job.hidden_paths, str(sandbox_root())]
     config.SandboxedKernelManager.connection_file = str(workdir / ".kernel.json")
     if isolated:  # no shared loopback: Unix sockets in the working copy

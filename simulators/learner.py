@@ -28,10 +28,9 @@ from simulators.errors import SimulatorError
 from simulators.live import LivePlant
 from simulators.plantfile import load_plant
 from simulators.scenarios import load_scenario
-from simulators.seeding import DEFAULT_SEED
+from simulators.seeding import DEFAULT_SEED, SEED_ENV
 from simulators.topics import line_topic
 
-SEED_ENV = "FACTORYLAB_SEED"
 BROKER_ENV = "FACTORYLAB_BROKER"
 CACHE_ENV = "FACTORYLAB_CACHE"
 BUNDLED = Path(__file__).resolve().parents[1] / "datasets"

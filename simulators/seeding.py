@@ -20,3 +20,6 @@ def stream(seed: int, *names: str) -> np.random.Generator:
 
 # The seed used when none is given: the bundled datasets' seed, so a default run matches them.
 DEFAULT_SEED = 7
+
+# The environment variable carrying a learner's seed into notebooks (`factorylab lab`, the grader's kernels).
+SEED_ENV = "FACTORYLAB_SEED"

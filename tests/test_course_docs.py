@@ -35,3 +35,10 @@ def test_every_lab_is_in_a_track_syllabus_and_every_listed_lab_exists():
 def test_a_syllabus_lists_exactly_the_criteria_its_lab_evidences(lab):
     tagged = {key for cell in LABS[lab] for key in cell.criteria}
     assert syllabus_rows()[lab] == tagged
+
+
+def test_the_trainers_guide_describes_every_manual_cell():
+    guide = (ROOT / "course" / "guides" / "trainer.md").read_text()
+    manual = [cell.grade_id for cells in LABS.values() for cell in cells if cell.mode == "manual"]
+    missing = [grade_id for grade_id in manual if f"`{grade_id}`" not in guide]
+    assert manual and not missing, f"course/guides/trainer.md does not describe {missing}"

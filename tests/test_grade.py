@@ -109,3 +109,23 @@ def test_the_summary_lists_each_submission_and_the_counts(graded_pair):
 def test_grading_an_unreleased_lab_names_the_released_ones(released_course):
     with pytest.raises(GradeError, match=r"'lab_nope'.*released: lab_rate"):
         grade(course_dir=released_course.root, labs=["lab_nope"])
+
+
+def test_each_kernel_gets_its_learners_seed_from_the_courses_seeds_file(released_course, tmp_path):
+    course = Course.at(tmp_path / "course")
+    shutil.copytree(released_course.root, course.root)
+    course.seeds_file.write_text("learner,seed\nseeded,123\n")
+    needs_seed = "import os\nassert os.environ.get('FACTORYLAB_SEED') == '123'\n" + RIGHT_RATE
+    for learner in ("seeded", "unseeded"):
+        submit(course, learner, answer(released_notebook(course), rate_function=needs_seed, rate_counts=RIGHT_COUNTS))
+    outcomes = {o.learner: o for o in grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)}
+    assert outcomes["seeded"].score == 3.0
+    assert outcomes["unseeded"].score < 3.0
+
+
+def test_a_malformed_seeds_file_is_refused_with_its_line(released_course, tmp_path):
+    course = Course.at(tmp_path / "course")
+    shutil.copytree(released_course.root, course.root)
+    course.seeds_file.write_text("learner,seed\nalice,seven\n")
+    with pytest.raises(GradeError, match=r"seeds.csv: line 2: expected a learner ID and a non-negative integer seed"):
+        grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
