@@ -32,12 +32,38 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     simulators_cli.register(commands)
     autograde_cli.register(commands)
+    lab = commands.add_parser("lab", help="start the live plant and JupyterLab on your labs (for learners)")
+    lab.add_argument("--plant", type=Path, help="plant file (YAML); default: the bundled machining line")
+    lab.add_argument("--seed", type=int, default=DEFAULT_SEED, help="your plant variant (default: %(default)s)")
+    lab.add_argument("--scenario", default="normal", help="bundled scenario name or YAML path")
+    lab.add_argument("--broker", metavar="URL", help="use this broker instead of the embedded one")
+    lab.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default: 1)")
+    lab.add_argument("--workspace", type=Path, help="your notebooks' folder (default: $FACTORYLAB_WORKSPACE, "
+                                                    "else ~/factorylab-labs)")
+    lab.add_argument("--sources", type=Path, default=Path("labs"),
+                     help="lab sources whose learners' versions the workspace lacks are released into it "
+                          "(default: %(default)s)")
+    lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default: 8888)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    lab.set_defaults(handler=_lab)
+
     demo = commands.add_parser("demo", help="the main job end to end on the embedded defaults (make demo)")
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: %(default)s)")
     demo.add_argument("--labs", type=Path, default=Path("labs"), help="lab sources (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _lab(args) -> int:
+    from factorylab.lab import default_workspace, run_lab
+    from simulators.plantfile import load_plant
+    from simulators.scenarios import load_scenario
+
+    plant = load_plant(args.plant)
+    return run_lab(plant=plant, scenario=load_scenario(args.scenario, plant), seed=args.seed,
+                   broker_url=args.broker, speed=args.speed, sources=args.sources,
+                   workspace=args.workspace or default_workspace(), port=args.port, open_browser=not args.no_browser)
 
 
 def _demo(args) -> int:

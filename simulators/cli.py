@@ -1,4 +1,4 @@
-"""Sub-commands for the virtual plant (`factorylab plant …`) and the learner's lab (`factorylab lab`).
+"""Sub-commands for the virtual plant (`factorylab plant …`).
 
 Each handler only turns parsed arguments into a call of the module that does the work, so the Python
 API and the command line take the same keyword arguments and cannot drift.
@@ -41,16 +41,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     scenarios = verbs.add_parser("scenarios", help="list the bundled fault scenarios")
     scenarios.set_defaults(handler=_scenarios)
-
-    lab = commands.add_parser("lab", help="start the live plant and JupyterLab on the labs (for learners)")
-    _plant_options(lab)
-    lab.add_argument("--scenario", default="normal", help="bundled scenario name or YAML path")
-    lab.add_argument("--broker", metavar="URL", help="use this broker instead of the embedded one")
-    lab.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default: 1)")
-    lab.add_argument("--labs", type=Path, default=Path("labs"), help="folder JupyterLab opens (default: labs)")
-    lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default: 8888)")
-    lab.add_argument("--no-browser", action="store_true", help="do not open a web browser")
-    lab.set_defaults(handler=_lab)
 
 
 def _plant_options(parser: argparse.ArgumentParser) -> None:
@@ -111,21 +101,3 @@ def _scenarios(args) -> int:
     for name, description in list_scenarios():
         print(f"{name:24s} {description}")
     return 0
-
-
-def _lab(args) -> int:
-    from simulators.learner_lab import run_lab
-    from simulators.plantfile import load_plant
-    from simulators.scenarios import load_scenario
-
-    plant = load_plant(args.plant)
-    return run_lab(
-        plant=plant,
-        scenario=load_scenario(args.scenario, plant),
-        seed=args.seed,
-        broker_url=args.broker,
-        speed=args.speed,
-        labs_dir=args.labs,
-        port=args.port,
-        open_browser=not args.no_browser,
-    )

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -310,30 +311,40 @@ def test_report_on_a_course_without_gradebook_gives_one_line_and_writes_nothing(
 # --- lab ------------------------------------------------------------------------------------------------------
 
 
-def test_lab_with_a_missing_labs_folder_gives_one_line_before_starting_anything(tmp_path):
-    result = factorylab("lab", "--labs", tmp_path / "nolabs", "--no-browser", cwd=tmp_path)
-    assert_one_line_error(result, str(tmp_path / "nolabs"), "--labs")
-    assert result.stdout == ""
+def test_lab_with_no_workspace_and_no_sources_gives_one_line_before_starting_anything(tmp_path):
+    result = factorylab("lab", "--workspace", tmp_path / "mine", "--sources", tmp_path / "nolabs", "--no-browser",
+                        cwd=tmp_path)
+    assert_one_line_error(result, str(tmp_path / "mine"), "--workspace")
+    assert result.stdout == "" and not (tmp_path / "mine").exists()
 
 
-def test_lab_exports_the_broker_url_to_jupyterlab_and_returns_its_exit_code(tmp_path):
+def test_lab_opens_the_released_labs_in_the_workspace_and_exports_the_broker_to_jupyterlab(tmp_path):
     """A stand-in `jupyterlab` module (first on PYTHONPATH) records how it was started, and exits with 3."""
     fake = tmp_path / "fake" / "jupyterlab"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("", encoding="utf-8")
     (fake / "__main__.py").write_text(
-        "import os, sys\nprint('JUPYTERLAB', os.environ['FACTORYLAB_BROKER'], *sys.argv[1:], flush=True)\n"
-        "sys.exit(3)\n",
+        "import os, sys\nprint('JUPYTERLAB', os.environ['FACTORYLAB_BROKER'], os.environ['FACTORYLAB_SEED'], "
+        "*sys.argv[1:], flush=True)\nsys.exit(3)\n",
         encoding="utf-8",
     )
-    (tmp_path / "labs").mkdir()
+    lab = "lab1_prepare_data"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "labs" / lab, tmp_path / "sources" / lab)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(fake.parent), os.environ.get("PYTHONPATH")]))}
-    result = factorylab("lab", "--labs", "labs", "--port", 9876, "--no-browser", "--speed", 60, cwd=tmp_path, env=env)
+    run = ("lab", "--workspace", "mine", "--sources", "sources", "--seed", 11, "--port", 9876, "--no-browser",
+           "--speed", 60)
+    result = factorylab(*run, cwd=tmp_path, env=env)
     assert result.returncode == 3, result.stderr
     printed = URL.search(result.stdout)
     assert printed is not None, result.stdout
-    started = next(line for line in result.stdout.splitlines() if line.startswith("JUPYTERLAB"))
-    words = started.split()
-    assert words[1] == printed.group(0)
-    assert "--notebook-dir=labs" in words and "--ServerApp.port=9876" in words and "--no-browser" in words
+    started = next(line for line in result.stdout.splitlines() if line.startswith("JUPYTERLAB")).split()
+    assert started[1:3] == [printed.group(0), "11"]
+    assert "--notebook-dir=mine" in started and "--ServerApp.port=9876" in started and "--no-browser" in started
     assert "Traceback" not in result.stderr
+
+    notebook = tmp_path / "mine" / lab / f"{lab}.ipynb"
+    released = notebook.read_text(encoding="utf-8")
+    assert "BEGIN SOLUTION" not in released and "BEGIN HIDDEN TESTS" not in released
+    notebook.write_text(released.replace("raise NotImplementedError()", "pass  # my work"), encoding="utf-8")
+    assert factorylab(*run, cwd=tmp_path, env=env).returncode == 3
+    assert "# my work" in notebook.read_text(encoding="utf-8"), "a learner's notebook is never overwritten"
