@@ -1,17 +1,15 @@
 """lab1_prepare_data: its checks accept the right answers and reject typical wrong ones with a useful message,
-its source notebook's solutions pass them, and through nbgrader the solution scores full marks on every
-automatic cell while the released notebook scores zero."""
+its source notebook's solutions pass them, also for a seed without bundled dataset, through the grader too
+(tests/test_labs.py grades the solution and the blank release for the default seed)."""
 
 import json
-import os
-import sys
-import warnings
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from lab_grading import grade_variants
 
 from autograde.catalogue import load_catalogue
 from autograde.checks import lab1_prepare_data as checks
@@ -236,59 +234,12 @@ def test_the_solution_works_for_a_seed_without_bundled_dataset():
     checks.check_minutes(minutes, 11)
 
 
-@pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
-    """A tmp nbgrader course: the lab generated, the source (solutions in, seed 11) and the released notebook
-    (seed 7) submitted and autograded; yields {learner: {grade_id: (score, max_score)}} of the auto cells."""
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
-
-    root = tmp_path_factory.mktemp("lab1_course")
-    (root / "source" / LAB).mkdir(parents=True)
-    (root / "source" / LAB / f"{LAB}.ipynb").write_bytes(SOURCE.read_bytes())
-    config = Config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    config.Execute.timeout = 120
-    saved = dict(os.environ)
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), saved.get("PATH", "")])
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Object of type <Submitted")
-            api = NbGraderAPI(config=config)
-            result = api.generate_assignment(LAB)
-            assert result["success"], result.get("log", "") + result.get("error", "")
-            released = root / "release" / LAB / f"{LAB}.ipynb"
-            for learner, notebook, seed in (("solver", SOURCE, "11"), ("blank", released, "7")):
-                target = root / "submitted" / learner / LAB
-                target.mkdir(parents=True)
-                (target / f"{LAB}.ipynb").write_bytes(notebook.read_bytes())
-                (target / "timestamp.txt").write_text("2026-01-05 12:00:00.000000 UTC\n")
-                os.environ["FACTORYLAB_SEED"] = seed
-                os.environ.pop("FACTORYLAB_BROKER", None)
-                result = api.autograde(LAB, learner)
-                assert result["success"], result.get("log", "") + result.get("error", "")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    auto = {cell.grade_id for cell in read_graded_cells(SOURCE) if cell.mode == "auto"}
-    scores = {}
-    with Gradebook(config.CourseDirectory.db_url) as gradebook:
-        for learner in ("solver", "blank"):
-            scores[learner] = {grade_id: (gradebook.find_grade(grade_id, LAB, LAB, learner).score,
-                                          gradebook.find_grade(grade_id, LAB, LAB, learner).max_score)
-                               for grade_id in auto}
-    return scores
-
-
 @pytest.mark.slow
-def test_the_solution_scores_full_marks_on_every_automatic_cell(graded_course):
-    assert len(graded_course["solver"]) == 9
-    assert all(maximum > 0 for _score, maximum in graded_course["solver"].values())
-    assert {grade_id: score for grade_id, (score, maximum) in graded_course["solver"].items() if score != maximum} == {}
-
-
-@pytest.mark.slow
-def test_the_released_notebook_scores_zero_on_every_automatic_cell(graded_course):
-    assert {grade_id: score for grade_id, (score, _) in graded_course["blank"].items() if score != 0} == {}
+def test_through_the_grader_the_solution_scores_full_marks_for_a_seed_without_bundled_dataset(tmp_path):
+    """The learner's seed reaches the grader's kernel from the course's seeds.csv (test_labs.py grades seed 7)."""
+    graded = grade_variants(tmp_path / "course", LAB, {"solver": lambda versions: versions.source},
+                            seeds={"solver": 11})
+    scores = graded.auto_scores("solver")
+    assert len(scores) == 9
+    assert all(maximum > 0 for _score, maximum in scores.values())
+    assert {grade_id: score for grade_id, (score, maximum) in scores.items() if score != maximum} == {}

@@ -1,17 +1,15 @@
-"""lab2_dashboard: its checks accept the solution and reject typical wrong dashboards; the lab grades end to end.
+"""lab2_dashboard: its checks accept the solution and reject typical wrong dashboards; its release hides the tests.
 
 The solution under test is the notebook's own (its solution cells are executed here), so the notebook and
 these tests cannot drift apart.
 """
 
 import json
-import os
-import sys
-import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
+from lab_grading import release_lab
 
 from autograde.catalogue import load_catalogue
 from autograde.checks import lab2_dashboard as checks
@@ -163,60 +161,10 @@ def test_the_notebook_is_stored_clean_and_tagged_for_every_criterion_of_competen
     assert sum(mode == "auto" for mode in modes.values()) == 6
 
 
-# --- the definition of done, through the real nbgrader API ---
+# --- the definition of done (test_labs.py grades the solution and the blank release through the grader) ---------
 
 
-@pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
-    """A course with the lab: the source notebook and the unchanged release, each submitted and autograded."""
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
-
-    root = tmp_path_factory.mktemp("lab2_course")
-    (root / "source" / LAB).mkdir(parents=True)
-    nbformat.write(nbformat.read(NOTEBOOK, as_version=4), root / "source" / LAB / f"{LAB}.ipynb")
-    config = Config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    config.Execute.timeout = 120
-    saved_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), saved_path])  # nbgrader runs alembic
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Object of type <Submitted")
-            api = NbGraderAPI(config=config)
-            result = api.generate_assignment(LAB)
-            assert result["success"], result.get("log", "") + result.get("error", "")
-            for learner, origin in (("solution", root / "source"), ("blank", root / "release")):
-                target = root / "submitted" / learner / LAB
-                target.mkdir(parents=True)
-                nbformat.write(nbformat.read(origin / LAB / f"{LAB}.ipynb", as_version=4), target / f"{LAB}.ipynb")
-                (target / "timestamp.txt").write_text("2026-01-05 10:00:00.000000 UTC\n")
-                result = api.autograde(LAB, learner)
-                assert result["success"], result.get("log", "") + result.get("error", "")
-    finally:
-        os.environ["PATH"] = saved_path
-    scores = {}
-    with Gradebook(config.CourseDirectory.db_url) as gradebook:
-        for learner in ("solution", "blank"):
-            submission = gradebook.find_submission_notebook(LAB, LAB, learner)
-            scores[learner] = {grade.name: (grade.auto_score, grade.max_score) for grade in submission.grades
-                               if grade.cell.cell_type == "code"}
-    return root, scores
-
-
-@pytest.mark.slow
-def test_the_solution_scores_full_marks_on_every_autograded_cell(graded_course):
-    _root, scores = graded_course
-    assert len(scores["solution"]) == 6
-    assert {name: score for name, (score, maximum) in scores["solution"].items() if score != maximum} == {}
-
-
-@pytest.mark.slow
-def test_the_blank_release_scores_zero_on_every_autograded_cell(graded_course):
-    root, scores = graded_course
-    assert len(scores["blank"]) == 6
-    assert {name: score for name, (score, _maximum) in scores["blank"].items() if score} == {}
-    released = (root / "release" / LAB / f"{LAB}.ipynb").read_text()
+def test_the_release_holds_no_hidden_test(tmp_path):
+    course = release_lab(tmp_path / "course", LAB)
+    released = (course.release / LAB / f"{LAB}.ipynb").read_text()
     assert "BEGIN HIDDEN TESTS" not in released and "check_replayed_values(Dashboard)\n" not in released

@@ -6,35 +6,27 @@ dashboard's text twice, a few seconds apart, as someone watching the screen woul
 """
 
 import base64
-import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from chromium import devtools_page, find_chromium
 
 pytestmark = pytest.mark.browser
 
 LAB_DIR = Path(__file__).resolve().parents[1] / "labs" / "lab2_dashboard"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000"]
+WINDOW = ["--window-size=1400,1000"]
 LIVE = ".factorylab-live"
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is needed for the browser tests in CI (apt-get install chromium)")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    return path
+    return find_chromium()
 
 
 def _free_port() -> int:
@@ -67,72 +59,39 @@ def voila_url(tmp_path_factory):
             process.wait(timeout=30)
 
 
-def _devtools(chromium: str, profile: Path):
-    process = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                                "--remote-debugging-port=0", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 30
-    while not port_file.is_file() or not port_file.read_text().strip():
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("chromium did not open its DevTools port")
-        time.sleep(0.1)
-    port = port_file.read_text().split()[0]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
-        page = next(target for target in json.load(answer) if target["type"] == "page")
-    return process, page["webSocketDebuggerUrl"]
-
-
 def test_the_served_dashboard_shows_live_values_that_change(chromium, voila_url, tmp_path):
-    from websockets.sync.client import connect
+    with devtools_page(chromium, tmp_path / "profile", extra_flags=WINDOW, reply_timeout_s=60) as page:
+        call = page.call
 
-    process, url = _devtools(chromium, tmp_path / "profile")
-    try:
-        with connect(url, max_size=None, open_timeout=10) as browser:
-            ids = iter(range(1, 100_000))
+        def live_text() -> str:
+            expression = f"(() => {{ const e = document.querySelector('{LIVE}'); return e ? e.innerText : ''; }})()"
+            return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value", "")
 
-            def call(method, **params):
-                message_id = next(ids)
-                browser.send(json.dumps({"id": message_id, "method": method, "params": params}))
-                while True:
-                    reply = json.loads(browser.recv(timeout=60))
-                    if reply.get("id") == message_id:
-                        assert "error" not in reply, reply
-                        return reply.get("result", {})
+        def rendered(timeout_s: float) -> bool:
+            deadline = time.monotonic() + timeout_s  # Voilà executes the whole notebook first
+            while "mm/s" not in live_text() or not re.search(r"\d\d:\d\d:\d\d", live_text()):
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.5)
+            return True
 
-            def live_text() -> str:
-                expression = f"(() => {{ const e = document.querySelector('{LIVE}'); return e ? e.innerText : ''; }})()"
-                return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value", "")
-
-            def rendered(timeout_s: float) -> bool:
-                deadline = time.monotonic() + timeout_s  # Voilà executes the whole notebook first
-                while "mm/s" not in live_text() or not re.search(r"\d\d:\d\d:\d\d", live_text()):
-                    if time.monotonic() > deadline:
-                        return False
-                    time.sleep(0.5)
-                return True
-
-            # The first page of a fresh Voilà server sometimes loses its kernel connection while the notebook
-            # executes (the server logs "Starting buffering"); a second visit, as a person would, renders.
+        # The first page of a fresh Voilà server sometimes loses its kernel connection while the notebook
+        # executes (the server logs "Starting buffering"); a second visit, as a person would, renders.
+        call("Page.navigate", url=voila_url)
+        if not rendered(45):
             call("Page.navigate", url=voila_url)
-            if not rendered(45):
-                call("Page.navigate", url=voila_url)
-                assert rendered(60), "the live dashboard did not render within 60 s of a second visit"
-            first = live_text()
-            for unit in ("mm/s", "kW", "°C", "bar"):
-                assert unit in first, f"unit {unit} missing from the live dashboard"
-            assert re.search(r"(running|starved|blocked|down|planned_stop)", first), "no machine state on the lights"
-            gauge = re.search(r"(\d+\.\d\d) mm/s", first)
-            assert gauge, f"the vibration gauge shows no value: {first[:500]!r}"
-            time.sleep(3)
-            second = live_text()
-            assert second != first, "the live dashboard did not change in 3 s"
-            times = lambda text: re.findall(r"\d\d:\d\d:\d\d", text)  # noqa: E731 - the table's time column
-            assert max(times(second)) > max(times(first)), "the table's reading times did not move forward"
-            call("Runtime.evaluate", expression=f"document.querySelector('{LIVE}').scrollIntoView()")
-            shot = call("Page.captureScreenshot", format="png")["data"]
-            (tmp_path / "live_dashboard.png").write_bytes(base64.b64decode(shot))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+            assert rendered(60), "the live dashboard did not render within 60 s of a second visit"
+        first = live_text()
+        for unit in ("mm/s", "kW", "°C", "bar"):
+            assert unit in first, f"unit {unit} missing from the live dashboard"
+        assert re.search(r"(running|starved|blocked|down|planned_stop)", first), "no machine state on the lights"
+        gauge = re.search(r"(\d+\.\d\d) mm/s", first)
+        assert gauge, f"the vibration gauge shows no value: {first[:500]!r}"
+        time.sleep(3)
+        second = live_text()
+        assert second != first, "the live dashboard did not change in 3 s"
+        times = lambda text: re.findall(r"\d\d:\d\d:\d\d", text)  # noqa: E731 - the table's time column
+        assert max(times(second)) > max(times(first)), "the table's reading times did not move forward"
+        call("Runtime.evaluate", expression=f"document.querySelector('{LIVE}').scrollIntoView()")
+        shot = call("Page.captureScreenshot", format="png")["data"]
+        (tmp_path / "live_dashboard.png").write_bytes(base64.b64decode(shot))

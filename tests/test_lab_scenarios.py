@@ -2,20 +2,17 @@
 
 import copy
 import json
-import shutil
 import sqlite3
-import warnings
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
-from example_course import _venv_on_path
+from lab_grading import grade_variants, solution_with
 
 from autograde.catalogue import load_catalogue
 from autograde.checks import lab_model_line
 from autograde.checks import lab_scenarios as checks
-from autograde.criteria_tags import read_graded_cells, validate_lab_tags
+from autograde.criteria_tags import validate_lab_tags
 
 LAB = "lab_scenarios"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
@@ -209,83 +206,22 @@ def test_the_lab_tags_cover_its_criteria():
     assert validate_lab_tags([SOURCE], load_catalogue(), enforce_coverage=("rncp_mnsi:A3.3",)) == []
 
 
-def test_the_source_notebook_is_stored_without_outputs():
-    notebook = json.loads(SOURCE.read_text(encoding="utf-8"))
-    for cell in notebook["cells"]:
-        assert not cell.get("outputs") and cell.get("execution_count") is None
-        assert set(cell["metadata"]) <= {"nbgrader", "factorylab"}
-
-
-# --- the definition of done, through nbgrader -----------------------------------------------------------------
-
-def _with_exponential_laws(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The solution, except that the corrected model's process times are exponential (the wrong distribution)."""
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "scenarios_correction_answer":
-            right = 'model["process_times"][product][station] = fit_law(group["net_s"])'
-            assert right in cell.source
-            cell.source = cell.source.replace(right, 'model["process_times"][product][station] = '
-                                                     '{"dist": "exponential", "mean_s": float(group["net_s"].mean())}')
-    return nb
-
+# --- wrong answers through the grader (test_labs.py grades the solution and the blank release) ------------------
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
-
-    root = tmp_path_factory.mktemp("course")
-    (root / "source" / LAB).mkdir(parents=True)
-    shutil.copy(SOURCE, root / "source" / LAB / SOURCE.name)
-    config = Config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    config.Execute.timeout = 120
-    with _venv_on_path(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Object of type <Submitted")
-        api = NbGraderAPI(config=config)
-        result = api.generate_assignment(LAB)
-        assert result["success"], result.get("log", "") + result.get("error", "")
-        source = nbformat.read(SOURCE, as_version=4)
-        released = nbformat.read(root / "release" / LAB / SOURCE.name, as_version=4)
-        wrong = _with_exponential_laws(copy.deepcopy(source))
-        for learner, nb in (("solution", source), ("blank", released), ("exponential", wrong)):
-            target = root / "submitted" / learner / LAB
-            target.mkdir(parents=True)
-            nbformat.write(nb, target / SOURCE.name)
-            (target / "timestamp.txt").write_text("2026-01-05 10:00:00.000000 UTC\n")
-            result = api.autograde(LAB, learner)
-            assert result["success"], result.get("log", "") + result.get("error", "")
-    return root
-
-
-def _auto_scores(root: Path, learner: str) -> dict[str, tuple[float, float]]:
-    from nbgrader.api import Gradebook
-
-    auto_cells = {cell.grade_id for cell in read_graded_cells(SOURCE) if cell.mode == "auto"}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        notebook = gradebook.find_submission_notebook(LAB, LAB, learner)
-        return {grade.name: (grade.auto_score, grade.max_score)
-                for grade in notebook.grades if grade.name in auto_cells}
+def graded(tmp_path_factory):
+    """The solution, except that the corrected model's process times are exponential (the wrong distribution)."""
+    exponential = solution_with("scenarios_correction_answer",
+                                'model["process_times"][product][station] = fit_law(group["net_s"])',
+                                'model["process_times"][product][station] = '
+                                '{"dist": "exponential", "mean_s": float(group["net_s"].mean())}')
+    return grade_variants(tmp_path_factory.mktemp("course"), LAB, {"exponential": exponential})
 
 
 @pytest.mark.slow
-def test_the_solution_scores_full_marks_on_every_automatic_cell(course):
-    scores = _auto_scores(course, "solution")
+def test_a_model_corrected_with_the_wrong_distribution_loses_the_correction_and_improvement_points(graded):
+    scores = graded.auto_scores("exponential")
     assert len(scores) == 5
-    assert {name: score for name, (score, full) in scores.items() if score != full} == {}
-
-
-@pytest.mark.slow
-def test_the_released_notebook_scores_zero_on_its_automatic_cells(course):
-    scores = _auto_scores(course, "blank")
-    assert len(scores) == 5
-    assert {name: score for name, (score, _) in scores.items() if score} == {}
-
-
-@pytest.mark.slow
-def test_a_model_corrected_with_the_wrong_distribution_loses_the_correction_and_improvement_points(course):
-    scores = _auto_scores(course, "exponential")
     lost = {name for name, (score, full) in scores.items() if score < full}
     assert lost == {"scenarios_correction_test", "scenarios_improvement_test"}
     assert sum(full - score for score, full in scores.values()) == 4 + 4

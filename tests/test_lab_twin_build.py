@@ -1,23 +1,19 @@
 """lab_twin_build: its checks grade archives, twin states, KPIs and predictions against the plant's truth, and
-the lab itself scores full marks solved, zero released, and loses the prediction points without synchronisation."""
+through the grader the lab loses the prediction points without synchronisation (tests/test_labs.py grades its
+solution and blank release)."""
 
 import sqlite3
-import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
-from example_course import _venv_on_path
+from lab_grading import LabVersions, cell_by_id, grade_variants
 
 from autograde.checks import lab_twin_build as checks
 
 LAB = "lab_twin_build"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
 SOLUTION_CELLS = ("archive", "twin_state", "predict", "kpis")
-
-
-def _cell(notebook, grade_id: str):
-    return next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +24,7 @@ def solution(monkeypatch_module):
     setup = next(cell for cell in notebook.cells if cell.cell_type == "code")
     exec(compile(setup.source, f"{LAB}:setup", "exec"), namespace)
     for name in SOLUTION_CELLS:
-        exec(compile(_cell(notebook, f"{LAB}_{name}").source, f"{LAB}:{name}", "exec"), namespace)
+        exec(compile(cell_by_id(notebook, f"{LAB}_{name}").source, f"{LAB}:{name}", "exec"), namespace)
     return namespace
 
 
@@ -178,7 +174,7 @@ def test_the_sync_period_must_be_the_longest_within_budget(solution):
         checks.check_sync_rate(predict, wrong_curve, best, seed=7)
 
 
-# --- the lab through nbgrader ---------------------------------------------------------------------------
+# --- wrong answers through the grader (test_labs.py grades the solution and the blank release) -------------
 
 UNSYNCED_PREDICTOR = '''
 def predict_shift_output(events, states, t_s):
@@ -188,54 +184,20 @@ def predict_shift_output(events, states, t_s):
 '''
 
 
+def _never_synced(versions: LabVersions) -> nbformat.NotebookNode:
+    """The solution with a twin that never synchronises."""
+    cell_by_id(versions.source, f"{LAB}_predict").source += "\n" + UNSYNCED_PREDICTOR
+    return versions.source
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, monkeypatch_module):
-    """Autograde three submissions in a real nbgrader course: the solution, the blank release, and the solution
-    with a twin that never synchronises. Returns {learner: {grade_id: (score, max_score)}}."""
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
-
-    root = tmp_path_factory.mktemp("twin_build_course")
-    (root / "source" / LAB).mkdir(parents=True)
-    source = nbformat.read(SOURCE, as_version=4)
-    nbformat.write(source, root / "source" / LAB / f"{LAB}.ipynb")
-    config = Config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    config.Execute.timeout = 120
-    with _venv_on_path(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Object of type <Submitted")
-        api = NbGraderAPI(config=config)
-        result = api.generate_assignment(LAB)
-        assert result["success"], result.get("log", "") + result.get("error", "")
-        released = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)
-        wrong = nbformat.from_dict(source)
-        _cell(wrong, f"{LAB}_predict").source += "\n" + UNSYNCED_PREDICTOR
-        for learner, notebook in (("solved", source), ("blank", released), ("never_synced", wrong)):
-            target = root / "submitted" / learner / LAB
-            target.mkdir(parents=True)
-            nbformat.write(notebook, target / f"{LAB}.ipynb")
-            (target / "timestamp.txt").write_text("2026-01-05 10:00:00.000000 UTC\n")
-            result = api.autograde(LAB, learner)
-            assert result["success"], result.get("log", "") + result.get("error", "")
-    scores = {}
-    with Gradebook(config.CourseDirectory.db_url) as gradebook:
-        for learner in ("solved", "blank", "never_synced"):
-            submission = gradebook.find_submission_notebook(LAB, LAB, learner)
-            scores[learner] = {grade.name: (grade.score, grade.max_score) for grade in submission.grades
-                               if grade.cell.cell_type == "code"}
-    return scores
-
-
-@pytest.mark.slow
-def test_the_solution_scores_full_marks_and_the_release_zero(graded):
-    assert graded["solved"] and all(score == top for score, top in graded["solved"].values()), graded["solved"]
-    assert sum(score for score, _ in graded["blank"].values()) == 0, graded["blank"]
+def graded(tmp_path_factory):
+    return grade_variants(tmp_path_factory.mktemp("twin_build_course"), LAB, {"never_synced": _never_synced})
 
 
 @pytest.mark.slow
 def test_a_twin_that_never_synchronises_loses_the_prediction_and_sync_rate_points(graded):
-    lost = {name for name, (score, top) in graded["never_synced"].items() if score < top}
-    assert lost == {f"{LAB}_prediction_test", f"{LAB}_sync_rate_test"}, graded["never_synced"]
-    assert graded["never_synced"][f"{LAB}_prediction_test"][0] == 0
+    never_synced = graded.auto_scores("never_synced")
+    lost = {name for name, (score, top) in never_synced.items() if score < top}
+    assert lost == {f"{LAB}_prediction_test", f"{LAB}_sync_rate_test"}, never_synced
+    assert never_synced[f"{LAB}_prediction_test"][0] == 0

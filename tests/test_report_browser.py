@@ -4,17 +4,14 @@ Views are set through the URL fragment and read back with `--dump-dom` (the DOM 
 one test clicks and types through the DevTools protocol, as a person would.
 """
 
-import json
-import os
-import shutil
 import subprocess
 import time
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
+from chromium import CHROMIUM_FLAGS, devtools_page, find_chromium
 from example_course import CATALOGUE_CRITERIA, demo_notebook, extra_notebook, shared_example_course
 
 from autograde.catalogue import load_catalogue
@@ -23,18 +20,10 @@ from autograde.coverage import build_coverage
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is needed for the browser tests in CI (apt-get install chromium)")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    return path
+    return find_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -142,68 +131,32 @@ def test_cohort_heat_map_filters_by_bloc_and_sorts_by_learner(chromium, cohort_p
     assert shown[0]["cells"][5:9] == ["✓", "✗", "✓", "·"]  # alice, bob, carol, dave on CCPM-C1-M1
 
 
-def _devtools(chromium: str, profile: Path):
-    process = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                                "--remote-debugging-port=0", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 30
-    while not port_file.is_file() or not port_file.read_text().strip():
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("chromium did not open its DevTools port")
-        time.sleep(0.1)
-    port = port_file.read_text().split()[0]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
-        page = next(target for target in json.load(answer) if target["type"] == "page")
-    return process, page["webSocketDebuggerUrl"]
-
-
 def test_clicking_headers_and_typing_in_the_filter_work(chromium, coverage_page, tmp_path):
-    from websockets.sync.client import connect
+    with devtools_page(chromium, tmp_path / "profile") as page:
+        call, evaluate = page.call, page.evaluate
 
-    process, url = _devtools(chromium, tmp_path / "profile")
-    try:
-        with connect(url, max_size=None, open_timeout=10) as socket:
-            ids = iter(range(1, 1000))
+        def click(selector):
+            box = evaluate(f"(() => {{ const e = document.querySelector('{selector}');"
+                           f" e.scrollIntoView({{block: 'center', inline: 'center'}});"
+                           f" const r = e.getBoundingClientRect();"
+                           f" return [r.x + r.width / 2, r.y + r.height / 2]; }})()")
+            for kind in ("mousePressed", "mouseReleased"):
+                call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
-            def call(method, **params):
-                message_id = next(ids)
-                socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
-                while True:
-                    reply = json.loads(socket.recv(timeout=30))
-                    if reply.get("id") == message_id:
-                        assert "error" not in reply, reply
-                        return reply.get("result", {})
-
-            def evaluate(expression):
-                return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"]["value"]
-
-            def click(selector):
-                box = evaluate(f"(() => {{ const e = document.querySelector('{selector}');"
-                               f" e.scrollIntoView({{block: 'center', inline: 'center'}});"
-                               f" const r = e.getBoundingClientRect();"
-                               f" return [r.x + r.width / 2, r.y + r.height / 2]; }})()")
-                for kind in ("mousePressed", "mouseReleased"):
-                    call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
-
-            first_visible = "document.querySelector('#report-table tbody tr:not([hidden])').dataset.key"
-            call("Page.navigate", url=coverage_page.as_uri())
-            deadline = time.monotonic() + 30
-            while evaluate("document.readyState") != "complete" or not evaluate(
-                    "document.getElementById('row-count').textContent"):
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-            click("th[data-key=points]")
-            assert evaluate("location.hash") == "#sort=points&dir=asc"
-            click("th[data-key=points]")
-            assert evaluate("location.hash") == "#sort=points&dir=desc"
-            assert evaluate(first_visible) == "CCPM-C1-MO2"
-            assert evaluate("document.querySelector('th[data-key=points]').getAttribute('aria-sort')") == "descending"
-            click("#text-filter")
-            call("Input.insertText", text="idle machine")
-            assert evaluate("document.getElementById('row-count').textContent").startswith("1 of ")
-            assert evaluate(first_visible) == "CCPM-C1-M1"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        first_visible = "document.querySelector('#report-table tbody tr:not([hidden])').dataset.key"
+        call("Page.navigate", url=coverage_page.as_uri())
+        deadline = time.monotonic() + 30
+        while evaluate("document.readyState") != "complete" or not evaluate(
+                "document.getElementById('row-count').textContent"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        click("th[data-key=points]")
+        assert evaluate("location.hash") == "#sort=points&dir=asc"
+        click("th[data-key=points]")
+        assert evaluate("location.hash") == "#sort=points&dir=desc"
+        assert evaluate(first_visible) == "CCPM-C1-MO2"
+        assert evaluate("document.querySelector('th[data-key=points]').getAttribute('aria-sort')") == "descending"
+        click("#text-filter")
+        call("Input.insertText", text="idle machine")
+        assert evaluate("document.getElementById('row-count').textContent").startswith("1 of ")
+        assert evaluate(first_visible) == "CCPM-C1-M1"
