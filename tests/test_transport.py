@@ -53,7 +53,9 @@ def test_client_reconnects_after_the_broker_restarts_and_drops_qos0_meanwhile(ca
     port = free_port()
     broker = EmbeddedBroker(port=port).start()
     try:
-        publisher = MqttClient(broker.url, reconnect_min_s=0.05, reconnect_max_s=0.2).connect()
+        # The subscriber comes back well before the publisher, so that it has renewed its subscription when the
+        # publisher delivers what it buffered (a clean-session subscriber misses what is sent while it is away).
+        publisher = MqttClient(broker.url, reconnect_min_s=2.0, reconnect_max_s=2.0).connect()
         subscriber = MqttClient(broker.url, reconnect_min_s=0.05, reconnect_max_s=0.2).connect()
         inbox = Inbox(subscriber, "sandbox/r/#")
         publisher.publish("sandbox/r/meta", b"retained", qos=1, retain=True)
@@ -66,7 +68,7 @@ def test_client_reconnects_after_the_broker_restarts_and_drops_qos0_meanwhile(ca
         assert publisher.publish("sandbox/r/event", b"kept", qos=1)  # buffered until reconnection
 
         broker = EmbeddedBroker(port=port).start()
-        assert publisher.wait_connected(5) and subscriber.wait_connected(5)
+        assert subscriber.wait_connected(10) and publisher.wait_connected(10)
 
         def a_reading_gets_through() -> bool:
             # QoS 0 is best effort: until the subscriber's subscription is renewed, readings may be lost.
