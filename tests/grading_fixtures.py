@@ -116,7 +116,12 @@ def released_course(tmp_path_factory, grading_labs) -> Course:
     return course
 
 
+def copy_course(course: Course, folder: Path) -> Course:
+    """A copy of `course` under `folder`, for a test to submit and grade in without touching the original."""
+    shutil.copytree(course.root, folder / "course")
+    return Course.at(folder / "course")
+
+
 @pytest.fixture
 def course_copy(released_course, tmp_path) -> Course:
-    shutil.copytree(released_course.root, tmp_path / "course")
-    return Course.at(tmp_path / "course")
+    return copy_course(released_course, tmp_path)

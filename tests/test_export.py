@@ -1,7 +1,6 @@
 """`factorylab export`: nbgrader's per-lab CSV and a per-cell CSV, from the gradebook only."""
 
 import csv
-import shutil
 
 import pytest
 from grading_fixtures import (
@@ -12,19 +11,18 @@ from grading_fixtures import (
     RIGHT_RATE,
     WRONG_RATE,
     answer,
+    copy_course,
     released_notebook,
     submit,
 )
 
-from autograde.course import Course
 from autograde.export import CELL_COLUMNS, export
 from autograde.grade import grade
 
 
 @pytest.fixture(scope="module")
 def exported(released_course, tmp_path_factory):
-    course = Course.at(tmp_path_factory.mktemp("export") / "course")
-    shutil.copytree(released_course.root, course.root)
+    course = copy_course(released_course, tmp_path_factory.mktemp("export"))
     released = released_notebook(course)
     submit(course, "ada", answer(released, rate_function=RIGHT_RATE, rate_counts=RIGHT_COUNTS,
                                  rate_explain="It resets."))

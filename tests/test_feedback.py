@@ -8,6 +8,7 @@ from grading_fixtures import (
     RIGHT_RATE,
     WRONG_RATE,
     answer,
+    copy_course,
     released_notebook,
     submit,
 )
@@ -20,12 +21,7 @@ from autograde.preprocessors.hide_hidden_tests import HIDDEN_FAILED, HIDDEN_PASS
 
 @pytest.fixture(scope="module")
 def graded(released_course, tmp_path_factory):
-    import shutil
-
-    from autograde.course import Course
-
-    course = Course.at(tmp_path_factory.mktemp("feedback") / "course")
-    shutil.copytree(released_course.root, course.root)
+    course = copy_course(released_course, tmp_path_factory.mktemp("feedback"))
     released = released_notebook(course)
     submit(course, "ada", answer(released, rate_function=RIGHT_RATE, rate_counts=RIGHT_COUNTS))
     submit(course, "bea", answer(released, rate_function=WRONG_RATE))

@@ -111,9 +111,8 @@ def test_grading_an_unreleased_lab_names_the_released_ones(released_course):
         grade(course_dir=released_course.root, labs=["lab_nope"])
 
 
-def test_each_kernel_gets_its_learners_seed_from_the_courses_seeds_file(released_course, tmp_path):
-    course = Course.at(tmp_path / "course")
-    shutil.copytree(released_course.root, course.root)
+def test_each_kernel_gets_its_learners_seed_from_the_courses_seeds_file(course_copy):
+    course = course_copy
     course.seeds_file.write_text("learner,seed\nseeded,123\n")
     needs_seed = "import os\nassert os.environ.get('FACTORYLAB_SEED') == '123'\n" + RIGHT_RATE
     for learner in ("seeded", "unseeded"):
@@ -123,9 +122,8 @@ def test_each_kernel_gets_its_learners_seed_from_the_courses_seeds_file(released
     assert outcomes["unseeded"].score < 3.0
 
 
-def test_a_malformed_seeds_file_is_refused_with_its_line(released_course, tmp_path):
-    course = Course.at(tmp_path / "course")
-    shutil.copytree(released_course.root, course.root)
+def test_a_malformed_seeds_file_is_refused_with_its_line(course_copy):
+    course = course_copy
     course.seeds_file.write_text("learner,seed\nalice,seven\n")
     with pytest.raises(GradeError, match=r"seeds.csv: line 2: expected a learner ID and a non-negative integer seed"):
         grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)

@@ -1,13 +1,11 @@
 """`factorylab release`: tags validated, nbgrader's learner version written, and the release checks itself."""
 
-import shutil
 
 import nbformat
 import pytest
 from example_course import _venv_on_path
 from grading_fixtures import HIDDEN_MARKER, LAB, lab_notebook, write_labs
 
-from autograde.course import Course
 from autograde.errors import ReleaseError, TagError
 from autograde.release import available_labs, release
 
@@ -51,9 +49,8 @@ def test_a_test_the_blank_release_passes_fails_the_release_check(tmp_path):
         release(labs_dir=labs, course_dir=tmp_path / "course")
 
 
-def test_release_again_replaces_the_source_copy(released_course, grading_labs, tmp_path):
-    course = Course.at(tmp_path / "course")
-    shutil.copytree(released_course.root, course.root)
+def test_release_again_replaces_the_source_copy(course_copy, grading_labs):
+    course = course_copy
     (course.source / LAB / "stale.txt").write_text("old")
     with _venv_on_path():
         release(labs_dir=grading_labs, course_dir=course.root, check=False)
