@@ -33,7 +33,17 @@ from autograde.catalogue import load_catalogue
 from autograde.course import Course
 from autograde.criteria_tags import GradedCell, cells_by_criterion, criterion_group, load_tagged_cells
 from autograde.errors import GradebookError
-from autograde.html_report import Cell, Column, Row, Table, escape, link, render_page
+from autograde.html_report import (
+    CRITERION_COLUMNS,
+    Cell,
+    Column,
+    Row,
+    Table,
+    criterion_cells,
+    escape,
+    link,
+    render_page,
+)
 
 CELL_THRESHOLD = 0.5
 TOTAL_THRESHOLD = 0.6
@@ -268,28 +278,6 @@ def _legend() -> str:
     return f'<p class="legend">{items}</p><p><b>Rule.</b> {escape(RULE_TEXT)}</p>'
 
 
-def _criterion_cells(criterion, position: int) -> list[Cell]:
-    """The cells describing a criterion; its ID sorts by catalogue order (Cr3.10 after Cr3.9)."""
-    return [
-        Cell(criterion.referential),
-        Cell(criterion_group(criterion)),
-        Cell(criterion.id, sort=position, title=criterion.key),
-        Cell(f"{criterion.text_fr} {criterion.text_en}",
-             html=f'<div lang="fr">{escape(criterion.text_fr)}</div><div lang="en" class="en">'
-                  f"{escape(criterion.text_en)}</div>"),
-        Cell(criterion.assessment, title=criterion.reason or ""),
-    ]
-
-
-CRITERION_COLUMNS = [
-    Column("referential", "Referential", filter=True),
-    Column("group", "Bloc / competence", filter=True),
-    Column("id", "ID"),
-    Column("text", "Criterion (official French text; English beside)"),
-    Column("assessment", "Mode", filter=True),
-]
-
-
 def _write_cohort(path: Path, learners: Sequence[LearnerGrades], statuses: dict[str, list[CriterionStatus]],
                   catalogue, notices: Sequence[str], db_url: str) -> Path:
     summary_rows = []
@@ -318,8 +306,8 @@ def _write_cohort(path: Path, learners: Sequence[LearnerGrades], statuses: dict[
             learner_cells.append(Cell(status.status, html=SYMBOLS[status.status], css=f"heat status-{status.status}",
                                       title=f"{learner.learner}: {status.status}{score}"))
         acquired = sum(statuses[learner.learner][position].status == "acquired" for learner in learners)
-        rows.append(Row(key=key, cells=[*_criterion_cells(criterion, position), *learner_cells,
-                                        Cell(str(acquired), sort=acquired)]))
+        described = criterion_cells(criterion, criterion_group(criterion), position)
+        rows.append(Row(key=key, cells=[*described, *learner_cells, Cell(str(acquired), sort=acquired)]))
     columns = [*CRITERION_COLUMNS, *[Column(f"learner:{learner.learner}", learner.learner) for learner in learners],
                Column("acquired", "Learners who acquired it")]
     page = render_page(title="factorylab: criteria acquired by the cohort", intro_html=intro,
@@ -353,7 +341,7 @@ def _write_learner(path: Path, learner: LearnerGrades, statuses: Sequence[Criter
         else:
             evidence_html = "no lab cell evidences this criterion"
         rows.append(Row(key=criterion.key, cells=[
-            *_criterion_cells(criterion, position),
+            *criterion_cells(criterion, criterion_group(criterion), position),
             Cell(status.status, html=f"{SYMBOLS[status.status]} {escape(status.status)}",
                  css=f"status-{status.status}"),
             Cell(f"{status.score:g} / {status.max_score:g}" if status.graded else "",

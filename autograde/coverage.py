@@ -91,11 +91,6 @@ def _cell_summary(cell: GradedCell) -> str:
     return f"{cell.grade_id} ({cell.mode}, {cell.points:g} pt): {cell.checks}"
 
 
-def _criterion_text_html(criterion) -> str:
-    return (f'<div lang="fr" class="fr">{escape(criterion.text_fr)}</div>'
-            f'<div lang="en" class="en">{escape(criterion.text_en)}</div>')
-
-
 def _html_row(position: int, row: CoverageRow, labs: Sequence[str]) -> Row:
     criterion = row.criterion
     lab_cells = []
@@ -114,11 +109,7 @@ def _html_row(position: int, row: CoverageRow, labs: Sequence[str]) -> Row:
         key=criterion.key,
         css="gap" if row.status in ("not_covered", "incomplete") else "",
         cells=[
-            Cell(criterion.referential),
-            Cell(criterion_group(criterion)),
-            Cell(criterion.id, sort=position, title=criterion.key),
-            Cell(f"{criterion.text_fr} {criterion.text_en}", html=_criterion_text_html(criterion)),
-            Cell(criterion.assessment, title=criterion.reason or ""),
+            *html_report.criterion_cells(criterion, criterion_group(criterion), position),
             *lab_cells,
             Cell(f"{row.points:g}", sort=row.points),
             Cell(", ".join(criterion.planned_labs)),
@@ -130,11 +121,7 @@ def _html_row(position: int, row: CoverageRow, labs: Sequence[str]) -> Row:
 
 def _write_html(path: Path, rows: Sequence[CoverageRow], labs: Sequence[str], labs_dir: Path) -> None:
     columns = [
-        Column("referential", "Referential", filter=True),
-        Column("group", "Bloc / competence", filter=True),
-        Column("id", "ID"),
-        Column("text", "Criterion (official French text; English beside)"),
-        Column("assessment", "Mode", filter=True),
+        *html_report.CRITERION_COLUMNS,
         *[Column(f"lab:{lab}", lab) for lab in labs],
         Column("points", "Points"),
         Column("planned", "Planned labs"),

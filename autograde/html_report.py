@@ -202,3 +202,27 @@ def render_page(*, title: str, intro_html: str, table: Table, after_html: str = 
         f'<table id="report-table">{caption}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>\n'
         f"{after_html}\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
+
+
+# The columns that describe a criterion, shared by the coverage matrix and the competency pages so that a
+# jury reads the same referential, group, ID, official text and mode on both.
+CRITERION_COLUMNS = (
+    Column("referential", "Referential", filter=True),
+    Column("group", "Bloc / competence", filter=True),
+    Column("id", "ID"),
+    Column("text", "Criterion (official French text; English beside)"),
+    Column("assessment", "Mode", filter=True),
+)
+
+
+def criterion_cells(criterion, group: str, position: int) -> list[Cell]:
+    """The cells under CRITERION_COLUMNS; the ID sorts by catalogue `position` (Cr3.10 after Cr3.9)."""
+    return [
+        Cell(criterion.referential),
+        Cell(group),
+        Cell(criterion.id, sort=position, title=criterion.key),
+        Cell(f"{criterion.text_fr} {criterion.text_en}",
+             html=f'<div lang="fr" class="fr">{escape(criterion.text_fr)}</div>'
+                  f'<div lang="en" class="en">{escape(criterion.text_en)}</div>'),
+        Cell(criterion.assessment, title=criterion.reason or ""),
+    ]
