@@ -10,7 +10,6 @@ Its place, in order: the `course_dir` argument (`--course DIR`), `$FACTORYLAB_CO
 factorylab's own working files (the staged submissions the grader reads) go under `<course>/.factorylab/`.
 """
 
-import csv
 import logging
 import os
 import sys
@@ -18,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config import Config
-
-from autograde.errors import GradeError
 
 COURSE_ENV = "FACTORYLAB_COURSE"
 WORK_DIR = ".factorylab"
@@ -78,26 +75,6 @@ class Course:
         if not self.release.is_dir():
             return []
         return sorted(path.name for path in self.release.iterdir() if path.is_dir() and not path.name.startswith("."))
-
-    @property
-    def seeds_file(self) -> Path:
-        """Optional `learner,seed` CSV: each learner's plant variant (they run `factorylab lab --seed` with it)."""
-        return self.root / "seeds.csv"
-
-    def learner_seeds(self) -> dict[str, int]:
-        """learner -> seed from `seeds.csv` (empty without the file); the grader gives each kernel its learner's
-        seed as `FACTORYLAB_SEED`, so hidden tests rebuild that learner's ground truth."""
-        if not self.seeds_file.exists():
-            return {}
-        seeds = {}
-        with self.seeds_file.open(newline="", encoding="utf-8") as rows:
-            for number, row in enumerate(csv.DictReader(rows), start=2):
-                learner, seed = (row.get("learner") or "").strip(), (row.get("seed") or "").strip()
-                if not learner or not seed.isdigit():
-                    raise GradeError(f"{self.seeds_file}: line {number}: expected a learner ID and a non-negative "
-                                     f"integer seed under the header `learner,seed`, got {row}")
-                seeds[learner] = int(seed)
-        return seeds
 
     def submitters(self, lab: str) -> list[str]:
         """The learners with a `submitted/<learner>/<lab>/` folder, in name order."""

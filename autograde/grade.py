@@ -7,25 +7,32 @@ The flow for each submission `submitted/<learner>/<lab>/`:
    (it restores them from the source); the summary says it happened. Its checksum warnings are not repeated:
    they fire for every hidden test, tampered or not;
 2. stage (parent): copy the submission to `<course>/.factorylab/staged/`, leaving out unreadable notebooks,
-   which nbgrader then scores zero as it does any missing notebook; the learner's files are never changed;
+   which nbgrader then scores zero as it does any missing notebook; the learner's files are never changed.
+   Only the notebooks and the lab's own assets reach the kernel: any other file the learner sent (a module
+   named like a library, a data file) is listed, flagged and left out of the sandbox;
 3. sanitize (parent): run nbgrader's own sanitize steps (`Autograde.sanitize_preprocessors`) to get the
    notebook nbgrader would execute;
-4. execute (pool, in parallel): run it in a sandbox (autograde/sandbox.py, autograde/pool.py);
+4. execute and judge (pool, in parallel): run it in the bubblewrap sandbox on the learner's graded variant,
+   derived from the course's secret (autograde/secret.py), then decide every automatic test cell in the
+   worker from the evidence the kernel recorded (autograde/sandbox.py, autograde/preprocessors/judge.py);
 5. score (parent, one submission at a time): run nbgrader's unchanged `Autograde` converter on the staged
    copy, with `ReplayExecution` in place of `Execute` (autograde/preprocessors/replay.py): nbgrader writes
    `autograded/` and the gradebook exactly as `nbgrader autograde` would, from the outputs of step 4.
-The gradebook thus has a single writer, and grades equal nbgrader's (tests/test_grade.py compares every grade
-of both gradebooks). A rerun regrades everything from `submitted/` again and ends in the same state.
+The gradebook thus has a single writer. A rerun regrades everything from `submitted/` again and ends in the
+same state; manual grades a trainer gave are kept, and stay decided while the answer they graded is unchanged
+(nbgrader alone would ask for them again).
 
 One submission's failure never stops the others: it is reported with status `error` and its grades are left
 as nbgrader left them. Statuses, worst first: `error` (the grader failed: see the message, rerun),
 `ungradable` (no readable notebook: scored zero), `incident` (the execution was cut: kernel died, timeout,
 output flood; the cells that did not run score zero), `flagged` (the file was tampered with or malformed and
-nbgrader put it right), `ok`.
+nbgrader put it right, extra files were left out, or a test cell's evidence was missing, misplaced or
+malformed: tampering that gains nothing is still reported), `ok`.
 """
 
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -42,20 +49,19 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 
+from autograde.bwrap import sandbox_available
 from autograde.course import DEFAULT_LABS_DIR, Course, nbgrader_config
 from autograde.errors import GradeError
+from autograde.manual_grades import kept_manual_grades, restore_manual_grades
 from autograde.pool import local_pool
 from autograde.preprocessors import ReplayExecution
-from autograde.sandbox import (
-    DEFAULT_LIMITS,
-    ExecutionJob,
-    ExecutionResult,
-    Limits,
-    execute_job,
-    namespace_isolation_available,
-)
+from autograde.sandbox import DEFAULT_LIMITS, ExecutionJob, ExecutionResult, Limits, execute_job
+from autograde.secret import course_secret, variant_seed
+from autograde.variants import Variant
 
 OK, FLAGGED, INCIDENT, UNGRADABLE, ERROR = "ok", "flagged", "incident", "ungradable", "error"
+UNSAFE_NOTE = ("UNSAFE: graded without the sandbox (--unsafe): learners' code ran with limits but could read and "
+               "change the trainer's files and reach the network; these grades are not fit for certification")
 SEVERITY = (OK, FLAGGED, INCIDENT, UNGRADABLE, ERROR)
 
 log = logging.getLogger(__name__)
@@ -92,21 +98,24 @@ class _Submission:
 
 def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners: Sequence[str] = (),
           labs_dir: Path = DEFAULT_LABS_DIR, limits: Limits = DEFAULT_LIMITS, workers: int | None = None,
-          executor: Executor | None = None, progress: bool | None = None) -> list[Outcome]:
+          executor: Executor | None = None, progress: bool | None = None, unsafe: bool = False) -> list[Outcome]:
     """Autograde every submission of `labs` (default: every released lab) by `learners` (default: all).
 
-    `executor` is the grading pool (default: one local worker process per core, or `workers`); `labs_dir`
-    (the lab sources) and the course directory are hidden from the learners' kernels. `progress` shows a
-    progress line on stderr (default: when stderr is a terminal).
+    `executor` is the grading pool (default: one local worker process per core, or `workers`). Kernels run in
+    the bubblewrap sandbox; where it is not available, grading is refused unless `unsafe` (every outcome then
+    says so). `progress` shows a progress line on stderr (default: when stderr is a terminal).
     """
     course = Course.at(course_dir)
+    if not unsafe and not sandbox_available():
+        raise GradeError("the sandbox (bubblewrap) does not run here, so learners' code could read and change "
+                         "your files: install it (`sudo apt install bubblewrap` on Debian/Ubuntu) or, for a trial "
+                         "outside certification, grade with --unsafe")
     labs = list(labs) or course.released_labs()
     unknown = [lab for lab in labs if not (course.release / lab).is_dir()]
     if unknown:
         raise GradeError(f"{course.release}: no released lab {', '.join(map(repr, unknown))}: run `factorylab "
                          f"release` first (released: {', '.join(course.released_labs()) or 'none'})")
-    hidden = tuple(str(path) for path in (course.root, Path(labs_dir).resolve()) if path.exists())
-    seeds = course.learner_seeds()
+    secret = course_secret(course.root)
     submissions = [_Submission(lab, learner, []) for lab in labs for learner in course.submitters(lab)
                    if not learners or learner in learners]
     own_pool = executor is None
@@ -117,8 +126,9 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
             # nbgrader 0.9.6's own autoflush warnings while it records a submission; not ours to fix.
             warnings.filterwarnings("ignore", message="Object of type <Submitted")
             for submission in submissions:
-                submission.futures = _dispatch(course, submission, hidden, limits, executor,
-                                               seeds.get(submission.learner))
+                variant = Variant(submission.lab, submission.learner,
+                                  variant_seed(secret, submission.lab, submission.learner))
+                submission.futures = _dispatch(course, submission, variant, limits, executor, unsafe)
             outcomes = []
             for submission in submissions:
                 outcomes.append(_score(course, submission))
@@ -130,18 +140,24 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
     return outcomes
 
 
-def _dispatch(course: Course, submission: _Submission, hidden: tuple[str, ...], limits: Limits,
-              executor: Executor, seed: int | None) -> dict[str, Future]:
+def _dispatch(course: Course, submission: _Submission, variant: Variant, limits: Limits,
+              executor: Executor, unsafe: bool) -> dict[str, Future]:
     """Inspect, stage and sanitize a submission, and hand its notebooks to the pool."""
     try:
         readable = _stage(course, submission)
         futures = {}
         assets = _assets(course, submission.lab)
+        extra = sorted(set(_staged_files(course, submission)) - set(assets) - {"timestamp.txt"})
+        if extra:
+            submission.note(FLAGGED, f"file(s) the lab does not ask for, left out of grading: {', '.join(extra[:10])}"
+                            + (f" and {len(extra) - 10} more" if len(extra) > 10 else ""))
+        if unsafe:
+            submission.note(OK, UNSAFE_NOTE)
         for notebook in readable:
             sanitized = _sanitize(course, submission, notebook)
             job = ExecutionJob(lab=submission.lab, learner=submission.learner, notebook=notebook,
-                               notebook_json=sanitized, files={**_staged_files(course, submission), **assets},
-                               hidden_paths=hidden, limits=limits, seed=seed)
+                               notebook_json=sanitized, files=assets, limits=limits, variant=variant,
+                               unsafe=unsafe)
             futures[notebook] = executor.submit(execute_job, job)
         return futures
     except Exception as error:  # one submission's failure never stops the others
@@ -277,7 +293,12 @@ def _score(course: Course, submission: _Submission) -> Outcome:
     if submission.worst != ERROR:
         try:
             if submission.futures:
+                folder = course.autograded / submission.learner / submission.lab
+                kept = kept_manual_grades(course.db_url, folder, submission.lab, submission.learner)
                 _convert(course, submission)
+                for grade_id in restore_manual_grades(course.db_url, folder, submission.lab, submission.learner,
+                                                      kept):
+                    submission.note(OK, f"{grade_id}: the answer changed since it was graded by hand: grade it again")
             else:
                 _record_ungradable(course, submission)
         except Exception as error:
@@ -299,7 +320,7 @@ def _convert(course: Course, submission: _Submission) -> None:
     config.ReplayExecution.fetch = _fetcher(submission)
     config.BaseConverter.force = True
     quiet = logging.getLogger("autograde.nbgrader")
-    quiet.setLevel(logging.CRITICAL)
+    quiet.setLevel(logging.DEBUG if os.environ.get("DBG") else logging.CRITICAL)
     converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=quiet)
     converter.start()
 
@@ -327,6 +348,8 @@ def _fetcher(submission: _Submission) -> Callable[[str, str, str], nbformat.Note
         submission.duration_s += result.duration_s
         for incident in result.incidents:
             submission.note(INCIDENT, f"{notebook}.ipynb: {incident}")
+        for flag in result.flags:
+            submission.note(FLAGGED, f"{notebook}.ipynb: {flag}")
         return nbformat.reads(result.notebook_json, as_version=4)
 
     return fetch
@@ -357,9 +380,8 @@ def format_summary(outcomes: Sequence[Outcome]) -> str:
     counts = {status: sum(outcome.status == status for outcome in outcomes) for status in SEVERITY}
     lines.append(f"{len(outcomes)} submission(s): " + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
                  + ("; * awaits manual grading" if any(o.needs_manual_grade for o in outcomes) else ""))
-    if not namespace_isolation_available():
-        lines.append("note: user namespaces are not available here: kernels ran with their limits but with "
-                     "network access and could read the trainer's files")
+    if any(UNSAFE_NOTE in outcome.messages for outcome in outcomes):
+        lines.append(UNSAFE_NOTE)
     return "\n".join(lines)
 
 

@@ -3,9 +3,12 @@
 A lab works the same on a learner's laptop, under `factorylab lab`, and in the grader's sandbox because
 everything it needs from outside comes through two environment variables:
 
-- `FACTORYLAB_SEED` — the learner's plant variant. `factorylab lab --seed N` sets it for the kernels it starts,
-  and the grader sets it to the seed it knows for that learner, so hidden tests recompute the same ground
-  truth. Unset, labs use `DEFAULT_SEED` (the seed of the bundled datasets).
+- `FACTORYLAB_SEED` — the practice variant a learner works on at home: `factorylab lab --seed N` sets it for
+  the kernels it starts. Unset, labs use `DEFAULT_SEED` (the seed of the bundled datasets).
+- `FACTORYLAB_VARIANT` — set by the grader alone: the read-only folder of the learner's *graded* variant
+  (autograde/variants.py), derived from the course's secret. Its `datasets/` hold the observed tables of the
+  learner's plant, and nothing else: no seed, no truth. When it is set, `load_dataset` reads there and nowhere
+  else, so a graded notebook cannot fall back on a public dataset whose truth is known.
 - `FACTORYLAB_BROKER` — the MQTT broker a live plant already streams to (set by `factorylab lab`, which runs
   that plant). Unset, a lab that needs live data starts the plant itself on an embedded broker
   (`start_plant`), as it does in the grader's sandbox.
@@ -13,7 +16,8 @@ everything it needs from outside comes through two environment variables:
 Datasets come from `datasets/` when the bundled one matches, else they are generated (deterministically,
 in about a second for a shift) into a cache folder, `FACTORYLAB_CACHE` or the system's temporary directory.
 Only what a subscriber would observe is handed to learners: readings, events, states, setpoints and sensor
-metadata, never the ground truth (`readings_truth`, `faults`), which graders read with `load_truth`.
+metadata, never the ground truth (`readings_truth`, `faults`), which only the grader reads
+(autograde/variants.py).
 """
 
 import os
@@ -32,6 +36,7 @@ from simulators.seeding import DEFAULT_SEED, SEED_ENV
 from simulators.topics import line_topic
 
 BROKER_ENV = "FACTORYLAB_BROKER"
+VARIANT_ENV = "FACTORYLAB_VARIANT"
 CACHE_ENV = "FACTORYLAB_CACHE"
 BUNDLED = Path(__file__).resolve().parents[1] / "datasets"
 OBSERVED_TABLES = ("readings", "events", "states", "setpoints", "sensors")
@@ -60,8 +65,27 @@ def learner_seed() -> int:
     return int(raw)
 
 
+def graded_variant_dir() -> Path | None:
+    """The graded variant's folder while the grader runs this notebook (`FACTORYLAB_VARIANT`), else None."""
+    raw = os.environ.get(VARIANT_ENV, "").strip()
+    return Path(raw) if raw else None
+
+
+def variant_dataset_name(scenario: str, hours: float) -> str:
+    """The folder name of a graded variant's dataset (no seed in it: the learner must not learn theirs)."""
+    return f"line1_{scenario}_{hours:g}h"
+
+
 def dataset_folder(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0) -> Path:
-    """The folder of the dataset for (scenario, seed, hours): bundled if it exists, else generated once."""
+    """The folder of the dataset for (scenario, seed, hours): the graded variant's while grading, else
+    bundled if it exists, else generated once."""
+    variant = graded_variant_dir()
+    if variant is not None and seed is None:
+        folder = variant / "datasets" / variant_dataset_name(scenario, hours)
+        if not all((folder / f"{table}.parquet").is_file() for table in OBSERVED_TABLES):
+            raise SimulatorError(f"{folder}: the graded variant has no {scenario!r} dataset of {hours:g} h; "
+                                 "this lab reads only the datasets its grader prepares")
+        return folder
     seed = learner_seed() if seed is None else seed
     name = f"line1_{scenario}_seed{seed}_{hours:g}h"
     bundled = BUNDLED / name
@@ -78,12 +102,6 @@ def load_dataset(scenario: str = "normal", *, seed: int | None = None, hours: fl
     """The observed tables of the default plant's run under `scenario` for this learner's seed."""
     folder = dataset_folder(scenario, seed=seed, hours=hours)
     return Dataset(folder, **{table: _read(folder, table) for table in OBSERVED_TABLES})
-
-
-def load_truth(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0) -> dict[str, pd.DataFrame]:
-    """The ground truth of the same run (for graders): every sample's true value and defect, and fault windows."""
-    folder = dataset_folder(scenario, seed=seed, hours=hours)
-    return {table: _read(folder, table) for table in TRUTH_TABLES}
 
 
 @dataclass(frozen=True)

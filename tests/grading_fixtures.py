@@ -1,10 +1,12 @@
 """Shared fixtures for the grading pipeline's tests: a small tagged lab, released once per session.
 
-`lab_rate` has a function to write (its test cell holds a hidden test with HIDDEN_MARKER, in the code and in
-the assertion message), an answer read from an asset file beside the notebook (`counts.txt`), and a manually
-graded written answer. Tests copy the released course (`course_copy`) before changing it.
+`lab_rate` has a function to write (its test cell's hidden part, marked with HIDDEN_MARKER, records the
+function's outputs on the grader's inputs; its verdict, in tests/verdicts/lab_rate.py, judges them), an answer
+read from an asset file beside the notebook (`counts.txt`), and a manually graded written answer. Tests copy
+the released course (`course_copy`) before changing it.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from autograde.sandbox import Limits
 
 LAB = "lab_rate"
 HIDDEN_MARKER = "HIDDEN_SENTINEL_51d2e8"
+# The verdicts of the test labs, found by the grader (never by a kernel) through FACTORYLAB_VERDICTS_PATH.
+os.environ["FACTORYLAB_VERDICTS_PATH"] = str(Path(__file__).resolve().parent / "verdicts")
 FAST_LIMITS = Limits(cell_timeout_s=4, notebook_timeout_s=15, memory_mb=1024, max_output_bytes=200_000)
 RIGHT_RATE = "def mean_rate(counts, period_s):\n    return sum(counts) / (len(counts) * period_s)\n"
 WRONG_RATE = "def mean_rate(counts, period_s):\n    return sum(counts)\n"
@@ -47,7 +51,9 @@ def lab_notebook() -> nbformat.NotebookNode:
             metadata=_meta("rate_function", grade=False, solution=True)),
         nbformat.v4.new_code_cell(
             "assert mean_rate([2, 4], 1.0) == 3.0\n### BEGIN HIDDEN TESTS\n"
-            f"# {HIDDEN_MARKER}\nassert mean_rate([1, 2, 3], 2.0) == 1.0, '{HIDDEN_MARKER} wrong rate'\n"
+            f"# {HIDDEN_MARKER}\nfrom labkit.evidence import record\nfrom labkit.variant import graded_input\n"
+            "cases = graded_input('rate_cases', practice=lambda: [[[1, 2, 3], 2.0]])\n"
+            "record('rate_function_test', rates=[mean_rate(counts, period) for counts, period in cases])\n"
             "### END HIDDEN TESTS\n",
             metadata=_meta("rate_function_test", grade=True, solution=False, points=2, criteria=[auto, mixed],
                            checks="The mean rate is computed from counter readings.")),
@@ -55,7 +61,8 @@ def lab_notebook() -> nbformat.NotebookNode:
             "counts = None\n### BEGIN SOLUTION\n" + RIGHT_COUNTS + "### END SOLUTION\n",
             metadata=_meta("rate_counts", grade=False, solution=True)),
         nbformat.v4.new_code_cell(
-            "assert sum(counts) == 10\n",
+            "assert sum(counts) == 10\n### BEGIN HIDDEN TESTS\nfrom labkit.evidence import record\n"
+            "record('rate_counts_test', counts=counts)\n### END HIDDEN TESTS\n",
             metadata=_meta("rate_counts_test", grade=True, solution=False, points=1, criteria=[auto],
                            checks="The counts are read from the lab's data file.")),
         nbformat.v4.new_markdown_cell(

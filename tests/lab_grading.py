@@ -2,13 +2,12 @@
 
 tests/test_labs.py already grades every lab's solution (full marks) and blank release (zero) with
 `release(check=True)`. The lab test files use this module for what is particular to their lab: deliberately
-wrong answers and the exact points they must lose, or the solution run under another learner's seed. They go
-through the same pipeline as a cohort (`autograde.release.release`, then `autograde.grade.grade` on
+wrong answers and the exact points they must lose, or the solution graded as several learners (each gets the
+graded variant the course's secret gives them). They go through the same pipeline as a cohort (`autograde.release.release`, then `autograde.grade.grade` on
 `submitted/<learner>/<lab>/`), so a test's points are the points a learner would get.
 """
 
 import copy
-import csv
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ from autograde.criteria_tags import AUTO, read_graded_cells
 from autograde.grade import FLAGGED, OK, grade
 from autograde.release import release
 from autograde.sandbox import Limits
+from autograde.secret import course_secret, variant_seed
+from autograde.variants import Variant
 
 LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
 # The RNCP labs simulate weeks of production in a cell: room for the slowest on a loaded two-core machine.
@@ -36,7 +37,7 @@ class LabVersions:
     released: nbformat.NotebookNode  # what learners get
 
 
-Variant = Callable[[LabVersions], nbformat.NotebookNode]
+Answer = Callable[[LabVersions], nbformat.NotebookNode]  # one learner's version of the lab, from the two
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class GradedLab:
             return {grade.name: (grade.auto_score, grade.max_score) for grade in submission.grades
                     if grade.name in tests}
 
+    def variant(self, learner: str) -> Variant:
+        """The graded variant the course's secret gives `learner` in this lab (what the verdicts judged)."""
+        return Variant(self.lab, learner, variant_seed(course_secret(self.course.root), self.lab, learner))
+
 
 def release_lab(course_dir: Path, lab: str) -> Course:
     """`labs/<lab>` released into a fresh course at `course_dir`, without the self-check (test_labs.py runs it)."""
@@ -67,7 +72,7 @@ def cell_by_id(notebook: nbformat.NotebookNode, grade_id: str) -> nbformat.Noteb
     return next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-def solution_with(grade_id: str, right: str, wrong: str) -> Variant:
+def solution_with(grade_id: str, right: str, wrong: str) -> Answer:
     """The variant "the solution, with `right` replaced by `wrong` in the cell `grade_id`" (a typical mistake)."""
     def variant(versions: LabVersions) -> nbformat.NotebookNode:
         answer = cell_by_id(versions.source, grade_id)
@@ -78,10 +83,9 @@ def solution_with(grade_id: str, right: str, wrong: str) -> Variant:
     return variant
 
 
-def grade_variants(course_dir: Path, lab: str, variants: Mapping[str, Variant], *,
-                   seeds: Mapping[str, int] | None = None) -> GradedLab:
-    """Release `lab`, submit each variant as its learner (with that learner's seed from `seeds`, else the
-    default plant), and grade them all in one run of the grader.
+def grade_variants(course_dir: Path, lab: str, variants: Mapping[str, Answer]) -> GradedLab:
+    """Release `lab`, submit each version as its learner (graded on that learner's secret variant), and grade
+    them all in one run of the grader.
 
     An outcome the grader could not score (error, ungradable, incident such as a timeout) fails here, so that
     a test's lost points are always the lost points of cells that ran.
@@ -94,9 +98,6 @@ def grade_variants(course_dir: Path, lab: str, variants: Mapping[str, Variant], 
         folder.mkdir(parents=True)
         nbformat.write(variant(LabVersions(copy.deepcopy(source), copy.deepcopy(released))), folder / f"{lab}.ipynb")
         (folder / "timestamp.txt").write_text(SUBMITTED_AT)
-    if seeds:
-        with course.seeds_file.open("w", newline="", encoding="utf-8") as rows:
-            csv.writer(rows).writerows([("learner", "seed"), *seeds.items()])
     outcomes = grade(course_dir=course.root, labs=[lab], labs_dir=LABS_DIR, limits=LAB_LIMITS, progress=False)
     unscored = {outcome.learner: (outcome.status, outcome.messages) for outcome in outcomes
                 if outcome.status not in (OK, FLAGGED)}

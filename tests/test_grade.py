@@ -22,6 +22,8 @@ from nbgrader.apps import NbGraderAPI
 from autograde.course import Course, nbgrader_config
 from autograde.errors import GradeError
 from autograde.grade import format_summary, grade
+from autograde.preprocessors.judge import evidence_of
+from autograde.secret import course_secret, secret_path, variant_seed
 
 
 def _cohort(course: Course) -> None:
@@ -86,8 +88,14 @@ def test_the_autograded_notebooks_hold_the_same_outputs(graded_pair):
 
         mine = nbformat.read(ours.autograded / learner / LAB / f"{LAB}.ipynb", as_version=4)
         nbgraders = nbformat.read(theirs.autograded / learner / LAB / f"{LAB}.ipynb", as_version=4)
-        assert [[o.get("ename") or o.get("text") for o in c.get("outputs", [])] for c in mine.cells] == \
-               [[o.get("ename") or o.get("text") for o in c.get("outputs", [])] for c in nbgraders.cells]
+        assert _printed(mine) == _printed(nbgraders)
+
+
+def _printed(nb) -> list[list]:
+    """Each cell's outputs as text or error name, the evidence a test cell hands to the grader aside (the judge
+    removes it from the autograded notebook; stock nbgrader keeps it)."""
+    return [[o.get("ename") or o.get("text") for o in c.get("outputs", []) if evidence_of(o) is None]
+            for c in nb.cells]
 
 
 def test_a_rerun_leaves_the_gradebook_as_it_was(graded_pair, tmp_path):
@@ -111,19 +119,27 @@ def test_grading_an_unreleased_lab_names_the_released_ones(released_course):
         grade(course_dir=released_course.root, labs=["lab_nope"])
 
 
-def test_each_kernel_gets_its_learners_seed_from_the_courses_seeds_file(course_copy):
+def test_each_kernel_reads_its_learners_secret_variant_and_never_a_seed(course_copy):
+    """The kernel gets the variant's folder read-only at /variant and no seed; two learners, two variants."""
     course = course_copy
-    course.seeds_file.write_text("learner,seed\nseeded,123\n")
-    needs_seed = "import os\nassert os.environ.get('FACTORYLAB_SEED') == '123'\n" + RIGHT_RATE
-    for learner in ("seeded", "unseeded"):
-        submit(course, learner, answer(released_notebook(course), rate_function=needs_seed, rate_counts=RIGHT_COUNTS))
+    probe = ("import os, pathlib\nassert 'FACTORYLAB_SEED' not in os.environ\n"
+             "assert os.environ['FACTORYLAB_VARIANT'] == '/variant'\n"
+             "assert sorted(p.name for p in pathlib.Path('/variant/inputs').iterdir()) == ['rate_cases.json']\n"
+             "try:\n    open('/variant/inputs/x', 'w')\nexcept OSError:\n    pass\n"
+             "else:\n    raise AssertionError('the variant is writable')\n" + RIGHT_RATE)
+    for learner in ("ada", "bob"):
+        submit(course, learner, answer(released_notebook(course), rate_function=probe, rate_counts=RIGHT_COUNTS))
     outcomes = {o.learner: o for o in grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)}
-    assert outcomes["seeded"].score == 3.0
-    assert outcomes["unseeded"].score < 3.0
+    assert {learner: outcome.score for learner, outcome in outcomes.items()} == {"ada": 3.0, "bob": 3.0}
+    assert secret_path(course.root).stat().st_mode & 0o777 == 0o600
+    key = course_secret(course.root)
+    assert variant_seed(key, LAB, "ada") != variant_seed(key, LAB, "bob")
+    assert variant_seed(key, LAB, "ada") == variant_seed(course_secret(course.root), LAB, "ada")
 
 
-def test_a_malformed_seeds_file_is_refused_with_its_line(course_copy):
+def test_a_course_secret_readable_by_others_is_refused(course_copy):
     course = course_copy
-    course.seeds_file.write_text("learner,seed\nalice,seven\n")
-    with pytest.raises(GradeError, match=r"seeds.csv: line 2: expected a learner ID and a non-negative integer seed"):
+    course_secret(course.root)
+    secret_path(course.root).chmod(0o644)
+    with pytest.raises(GradeError, match=r"secret.key: readable by others \(mode 644\); `chmod 600"):
         grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)

@@ -3,7 +3,7 @@ points it did not earn, and stops no other submission.
 
 In every hostile case `mean_rate` is wrong or missing, so both test cells must score zero; the control learner
 (`ok_control`) shows that the same run still grades a right answer. Where the platform has no user
-namespaces (see autograde.sandbox.namespace_isolation_available) the network and file cases assert only what
+namespaces (see autograde.bwrap.sandbox_available) the network and file cases assert only what
 then holds: no points.
 """
 
@@ -28,7 +28,7 @@ from nbgrader.api import Gradebook
 
 from autograde.course import Course
 from autograde.grade import format_summary, grade
-from autograde.sandbox import namespace_isolation_available
+from autograde.bwrap import sandbox_available
 
 STEAL = ("import glob\nfor path in glob.glob('{root}/**/*', recursive=True):\n"
          "    if path.endswith('.ipynb') or path.endswith('.db'):\n"
@@ -159,7 +159,7 @@ def test_no_false_alarm_on_untouched_submissions(corpus):
 
 # A machine without unprivileged user namespaces cannot isolate kernels (the summary says so); CI's can, so
 # there the test runs, and fails, rather than skip.
-@pytest.mark.skipif(not namespace_isolation_available() and not os.environ.get("CI"),
+@pytest.mark.skipif(not sandbox_available() and not os.environ.get("CI"),
                     reason="needs unprivileged user namespaces")
 def test_kernels_see_neither_the_course_nor_the_network(corpus):
     course = corpus[1]

@@ -1,0 +1,111 @@
+"""The grader's sandbox, as bubblewrap arguments built from data (the way Flatpak uses bwrap).
+
+Inside, a learner's kernel sees only what is bound here, and nothing else exists:
+- read-only: the system's `/usr` (and the `/bin`, `/lib*` links to it), a few files of `/etc` a Python process
+  reads, the Python installation and the virtual environment, and the learner kit (`simulators/`, `labkit/`);
+  the grader's own packages (`autograde`, `factorylab`) are covered by empty folders wherever they would be
+  found, so `import autograde` fails in the kernel;
+- read-only at `/variant`: the learner's graded variant (data and the grader's inputs, no seed, no truth);
+- read-write: the working copy `/lab`, a tmpfs of `quota_bytes` filled from the staging folder at start;
+- no network (an empty network namespace), its own PID, IPC, UTS and cgroup namespaces, a new session (no
+  terminal to inject into), every capability dropped (nothing can be mounted, unmounted or remounted), and
+  `--die-with-parent`: when the grader's worker or the bwrap process goes, every process inside dies with it.
+The repository, the course directory, the home folders, other courses and the host's sockets are not there.
+tests/test_bwrap.py reads the arguments back and probes a real sandbox.
+"""
+
+import functools
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+WORKDIR = "/lab"
+VARIANT_DIR = "/variant"
+STAGE_DIR = "/stage"
+GRADER_PACKAGES = ("autograde", "factorylab")
+KIT_PACKAGES = ("simulators", "labkit")
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/alternatives", "/etc/fonts",
+             "/etc/mime.types", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
+_SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+@functools.cache
+def bwrap_path() -> str | None:
+    """The `bwrap` binary (Debian's `bubblewrap` package), or None."""
+    return shutil.which("bwrap") or next((path for path in ("/usr/bin/bwrap",) if os.access(path, os.X_OK)), None)
+
+
+@functools.cache
+def sandbox_available() -> bool:
+    """Whether bubblewrap runs here with every namespace the sandbox needs (it may be missing, or user
+    namespaces may be disabled, as in some containers)."""
+    binary = bwrap_path()
+    if binary is None:
+        return False
+    try:
+        probe = subprocess.run([binary, *system_binds(), "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
+                                "--tmpfs", WORKDIR, "--", "/bin/sh", "-c", "true"],
+                               capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def system_binds() -> list[str]:
+    """/usr read-only, its links (`/bin -> usr/bin`…) as links, and the few /etc files Python reads."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for path in _SYSTEM_LINKS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in ETC_FILES:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def python_binds() -> list[str]:
+    """The interpreter's installation, the virtual environment and the learner kit, read-only; the grader's
+    packages hidden under empty tmpfs wherever they would be imported from."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent}
+    kit = [_package_dir(name) for name in KIT_PACKAGES]
+    args: list[str] = []
+    for root in sorted(roots):
+        args += ["--ro-bind", str(root), str(root)]
+    for folder in kit:
+        if folder is not None and not any(folder.is_relative_to(root) for root in roots):
+            args += ["--ro-bind", str(folder), str(folder)]
+    for name in GRADER_PACKAGES:
+        folder = _package_dir(name)
+        if folder is not None and any(folder.is_relative_to(root) for root in roots):
+            args += ["--tmpfs", str(folder)]
+    return args
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+def sandbox_command(*, stage: Path, variant: Path | None, quota_bytes: int, env: dict[str, str],
+                    command: list[str]) -> list[str]:
+    """The full bwrap command line running `command` in the sandbox, in `/lab` filled from `stage`."""
+    args = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            *system_binds(), *python_binds(),
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--size", str(quota_bytes), "--tmpfs", WORKDIR,
+            "--ro-bind", str(stage), STAGE_DIR]
+    if variant is not None:
+        args += ["--ro-bind", str(variant), VARIANT_DIR]
+    args += ["--chdir", WORKDIR, "--clearenv"]
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    # Fill the working copy, then become the kernel.
+    return [*args, "--", "/bin/sh", "-c", f'cp -R {STAGE_DIR}/. {WORKDIR}/ && exec "$@"', "factorylab-sandbox",
+            *command]

@@ -1,0 +1,620 @@
+"""Verdicts of lab3_alerts (CCPM competence 3, alert thresholds), decided in the grader's process.
+
+The lab's brief sets four objectives, one per fault the plant can suffer (`OBJECTIVES`): the sensor that shows
+the fault, the machine states it shows in, the documented limit, the severity, the recipient and the longest
+acceptable detection delay. The kernel records the learner's rules, the alarms its `AlertEngine` raised when
+it replayed the recorded shifts of the learner's graded variant, and what its engine, e-mail, MQTT and panel
+code did on inputs the grader chose (`grader_inputs`). Here they are judged against the variant's ground
+truth (its noise-free normal operation and its fault windows, `autograde.variants.truth_tables`) and against
+a reference engine and panel run on the same inputs:
+
+- thresholds: one rule per objective, on the right side, between normal operation and the brief's limit,
+  with a hysteresis, a pending period and the states where the fault shows;
+- engine: pending period, interrupted conditions, hysteresis, state gating, acknowledgement, history;
+- detection / quiet: every fault detected in time; no alarm outside a fault, no chattering, no silent rule;
+- routing, e-mail, MQTT: the brief's routing table, and one well-formed message per alarm;
+- panel: the light takes the worst active severity's colour (and only it), the horn follows acknowledgement.
+"""
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from autograde.variants import Variant, add_dataset, observed_tables, practice_variant, truth_tables
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from labkit import lab3_alerts as kit
+from labkit import plaindata
+
+VERDICTS = LabVerdicts("lab3_alerts")
+HOURS = 8.0
+SEVERITIES = ("info", "warning", "critical")
+CHANNELS = ("light", "sound", "email", "mqtt")
+# The brief's routing table: the channels each severity goes to, no more, no fewer.
+SEVERITY_CHANNELS = {
+    "critical": ("light", "sound", "email", "mqtt"),
+    "warning": ("light", "email", "mqtt"),
+    "info": ("light", "mqtt"),
+}
+MAIL_DOMAIN = "lyon.factorylab.example"  # the only domain the plant's mail relay may deliver to
+SENDER = f"line1-alarms@{MAIL_DOMAIN}"
+MAX_FIRINGS_PER_FAULT = 3  # more fire/clear cycles than this during one fault is chattering
+QUIET_SCENARIOS = ("normal", "network_outage")
+SEVERITY_RANK = {"info": 1, "warning": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective of the brief: the fault to detect, where it shows, the documented limit and the delay."""
+
+    key: str
+    scenario: str
+    machine: str
+    sensor: str
+    direction: str  # "above": the fault raises the value; "below": it lowers it
+    shows_in: tuple[str, ...]  # machine states in which the fault is visible on the sensor
+    limit: float  # the brief's documented limit: the threshold must sit between normal operation and it
+    limit_source: str
+    severity: str
+    recipient: str
+    max_delay_s: float  # from the first moment the fault is visible
+
+    @property
+    def delay_min(self) -> float:
+        return self.max_delay_s / 60
+
+
+OBJECTIVES = (
+    Objective("spindle_overheat", "cooling_failure", "cnc", "spindle_temperature", "above", ("running",),
+              75.0, "spindle supplier manual: 75 °C maximum for continuous machining", "critical",
+              f"maintenance.oncall@{MAIL_DOMAIN}", 40 * 60),
+    Objective("saw_bearing", "bearing_wear", "saw", "vibration", "above", ("running",),
+              4.5, "ISO 10816-3 for a small machine: 4.5 mm/s is the zone C/D boundary", "warning",
+              f"maintenance.planning@{MAIL_DOMAIN}", 90 * 60),
+    Objective("deburr_air", "pressure_leak", "deburr", "air_pressure", "below", ("running", "starved", "blocked"),
+              4.0, "brush robot data sheet: 4.0 bar minimum supply pressure", "warning",
+              f"maintenance.planning@{MAIL_DOMAIN}", 15 * 60),
+    Objective("wash_standby_energy", "energy_overconsumption", "wash", "power", "above", ("starved", "blocked"),
+              2.0, "energy manager: a standby draw above 2.0 kW is a fault (data sheet: 1.5 kW)", "info",
+              f"energy@{MAIL_DOMAIN}", 60 * 60),
+)
+
+
+# --- the grader's inputs ------------------------------------------------------------------------------------
+
+def _rng(seed: int, purpose: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 3, purpose])
+
+
+def _engine_cases(seed: int) -> list[dict]:
+    rng = _rng(seed, 1)
+    threshold = round(float(rng.uniform(8, 40)), 1)
+    gap = round(float(rng.uniform(1, 4)), 1)
+    clear = round(threshold - gap, 1)
+    pending = int(rng.integers(15, 45))
+    base = round(clear - float(rng.uniform(2, 5)), 2)
+    over = round(threshold + float(rng.uniform(0.5, 3)), 2)
+    between = round(clear + gap / 2, 2)
+    below_clear = round(clear - float(rng.uniform(0.5, 2)), 2)
+    name = f"grader_high_{int(rng.integers(10, 99))}"
+    machine, sensor = "m", f"s{int(rng.integers(1, 9))}"
+    above = {"name": name, "machine": machine, "sensor": sensor, "direction": "above", "threshold": threshold,
+             "clear_threshold": clear, "pending_s": float(pending), "severity": str(rng.choice(SEVERITIES)),
+             "states": ["running", "blocked"], "channels": ["light"], "recipients": []}
+    first = [
+        ["run", machine, sensor, base, 60, "running"],
+        ["run", machine, sensor, round(threshold + 40, 1), 1, "running"],
+        ["run", machine, sensor, base, 60, "running"],
+        ["run", machine, "other", round(threshold + 50, 1), 5, "running"],
+        ["mark", "spike"],
+        ["run", machine, sensor, over, pending - 5, "running"], ["run", machine, sensor, base, 1, "running"],
+        ["run", machine, sensor, over, pending - 5, "blocked"], ["run", machine, sensor, base, 3, "running"],
+        ["mark", "interrupted"],
+        ["run", machine, sensor, over, pending + 70, "running"], ["mark", "fire"],
+        ["run", machine, sensor, between, 2 * pending + 20, "running"],
+        ["run", machine, sensor, base, pending + 40, "planned_stop"], ["mark", "hold"],
+        ["ack", name, "operator.b"], ["ack", name, "operator.b"], ["mark", "ack"],
+        ["run", machine, sensor, below_clear, pending + 30, "running"], ["mark", "clear"],
+        ["ack", name, "operator.b"], ["mark", "ack_cleared"],
+    ]
+    low_threshold = round(float(rng.uniform(2, 6)), 2)
+    low_clear = round(low_threshold + float(rng.uniform(0.2, 1)), 2)
+    low_pending = int(rng.integers(5, 20))
+    low = {"name": f"grader_low_{int(rng.integers(10, 99))}", "machine": "m", "sensor": "p", "direction": "below",
+           "threshold": low_threshold, "clear_threshold": low_clear, "pending_s": float(low_pending),
+           "severity": str(rng.choice(SEVERITIES)), "states": ["running", "starved"], "channels": ["light"],
+           "recipients": []}
+    second = [["run", "m", "p", round(low_clear + 1, 2), 20, "starved"],
+              ["run", "m", "p", round(low_threshold - 0.5, 2), low_pending + 30, "starved"], ["mark", "below"]]
+    return [{"rules": [above], "steps": first}, {"rules": [low], "steps": second}]
+
+
+def _channel_case(seed: int) -> dict:
+    rng = _rng(seed, 2)
+    severity = str(rng.choice(["critical", "warning"]))
+    machine, sensor = [("cnc", "spindle_temperature"), ("saw", "vibration"), ("deburr", "air_pressure")][
+        int(rng.integers(0, 3))]
+    roles = ["maintenance.oncall", "maintenance.planning", "quality.lead"]
+    recipients = [f"{role}@{MAIL_DOMAIN}" for role in rng.choice(roles, size=int(rng.integers(1, 3)), replace=False)]
+    threshold = round(float(rng.uniform(3, 80)), 2)
+    rule = {"name": f"grader_{machine}_{sensor}_{int(rng.integers(100, 999))}", "machine": machine, "sensor": sensor,
+            "direction": "above", "threshold": threshold, "clear_threshold": round(threshold * 0.95, 2),
+            "pending_s": float(rng.integers(10, 120)), "severity": severity, "states": ["running"],
+            "channels": list(SEVERITY_CHANNELS[severity]), "recipients": recipients}
+    timestamp = pd.Timestamp("2026-01-05T06:00:00Z") + pd.Timedelta(seconds=int(rng.integers(0, 16 * 3600)))
+    return {"rule": rule, "event": str(rng.choice(["firing", "cleared"])),
+            "value": round(threshold + float(rng.uniform(-1, 2)), 3), "timestamp": timestamp.isoformat()}
+
+
+def _panel_case(seed: int) -> dict:
+    rng = _rng(seed, 3)
+
+    def rule(name, severity, channels):
+        threshold = round(float(rng.uniform(1, 90)), 2)
+        return {"name": name, "machine": "m", "sensor": name, "direction": "above", "threshold": threshold,
+                "clear_threshold": round(threshold - float(rng.uniform(0.1, 1)), 2), "pending_s": 30.0,
+                "severity": severity, "states": ["running"], "channels": channels, "recipients": []}
+
+    tag = int(rng.integers(10, 99))
+    loud, quiet, energy = f"horn_{tag}", f"plan_{tag}", f"energy_{tag}"
+    rules = [rule(loud, "critical", ["light", "sound", "email", "mqtt"]),
+             rule(quiet, "warning", ["light", "email", "mqtt"]), rule(energy, "info", ["light", "mqtt"])]
+    rng.shuffle(rules)
+    histories = [
+        [], [[energy, "firing"]], [[energy, "firing"], [quiet, "firing"]],
+        [[quiet, "firing"], [loud, "firing"]],
+        [[quiet, "firing"], [loud, "firing"], [loud, "acknowledged"]],
+        [[quiet, "firing"], [loud, "firing"], [loud, "acknowledged"], [loud, "cleared"], [loud, "firing"]],
+        [[quiet, "firing"], [loud, "firing"], [loud, "cleared"], [quiet, "cleared"]],
+        [[energy, "firing"], [quiet, "firing"], [quiet, "cleared"]],
+    ]
+    return {"rules": rules, "histories": histories}
+
+
+@functools.lru_cache(maxsize=32)
+def _inputs_json(seed: int) -> str:
+    if seed == practice_variant(VERDICTS.lab).seed:
+        inputs = {"engine_cases": kit.practice_engine_cases(), "channel_case": kit.practice_channel_case(),
+                  "panel_case": kit.practice_panel_case()}
+    else:
+        inputs = {"engine_cases": _engine_cases(seed), "channel_case": _channel_case(seed),
+                  "panel_case": _panel_case(seed)}
+    return json.dumps(inputs)
+
+
+def grader_inputs(variant: Variant) -> dict:
+    """The inputs the kernel's probes receive for `variant` (the kit's practice ones for the practice seed)."""
+    return json.loads(_inputs_json(variant.seed))
+
+
+@VERDICTS.preparer
+def prepare(variant: Variant, folder: Path) -> None:
+    for scenario in kit.SCENARIOS:
+        add_dataset(folder, scenario, variant.seed, HOURS)
+    for name, value in grader_inputs(variant).items():
+        plaindata.write(folder / "inputs", name, value)
+
+
+# --- the learner's rules --------------------------------------------------------------------------------------
+
+def read_rules(records) -> list[SimpleNamespace]:
+    """The rules the kernel recorded (labkit.lab3_alerts.rule_table), checked for shape."""
+    expect(isinstance(records, list) and all(isinstance(r, dict) for r in records),
+           "RULES could not be read as a list of AlertRule")
+    fields = {"name": str, "machine": str, "sensor": str, "direction": str, "severity": str}
+    rules = []
+    for record in records:
+        for field, kind in fields.items():
+            expect(isinstance(record.get(field), kind), f"every rule needs a text {field!r}")
+        for field in ("threshold", "clear_threshold", "pending_s"):
+            expect(plaindata.is_finite_number(record.get(field)),
+                   f"rule {record['name']!r}: {field} must be a finite number")
+        for field in ("states", "channels", "recipients"):
+            expect(isinstance(record.get(field), list) and all(isinstance(x, str) for x in record[field]),
+                   f"rule {record['name']!r}: {field} must be a tuple of texts")
+        rules.append(SimpleNamespace(**record))
+    names = [rule.name for rule in rules]
+    expect(len(set(names)) == len(names), "rule names must be unique")
+    return rules
+
+
+def rule_for(rules, objective: Objective):
+    """The learner's rule watching the objective's sensor; VerdictFailed if none or several."""
+    found = [r for r in rules if (r.machine, r.sensor) == (objective.machine, objective.sensor)]
+    expect(bool(found), f"no rule watches {objective.machine}/{objective.sensor}: the brief's objective "
+                        f"{objective.key!r} needs one")
+    expect(len(found) == 1, f"{len(found)} rules watch {objective.machine}/{objective.sensor}: keep one per "
+                            "objective, or the same fault raises several alarms")
+    return found[0]
+
+
+# --- thresholds -------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=32)
+def normal_band(objective: Objective, seed: int) -> tuple[float, float]:
+    """The 1st and 99th percentiles of the sensor's noise-free value in the variant's normal shift, in the
+    states where the objective watches it: a threshold inside this band would alarm on a healthy plant."""
+    truth = truth_tables("normal", seed, HOURS)["readings_truth"]
+    states = observed_tables("normal", seed, HOURS)["states"]
+    mine = truth[(truth.machine == objective.machine) & (truth.sensor == objective.sensor)]
+    mine = pd.merge_asof(mine.sort_values("timestamp"),
+                         states.loc[states.machine == objective.machine, ["timestamp", "state"]].sort_values(
+                             "timestamp"), on="timestamp")
+    values = mine.loc[mine.state.isin(objective.shows_in), "true_value"]
+    return float(values.quantile(0.01)), float(values.quantile(0.99))
+
+
+@VERDICTS.cell("lab3_alerts_thresholds_test")
+def thresholds(evidence: Evidence, variant: Variant) -> None:
+    """One rule per objective on its sensor and side, its threshold between the variant's normal operation and
+    the brief's limit, a clear threshold giving some hysteresis, a pending period and the fault's states."""
+    rules = read_rules(evidence["rules"])
+    for objective in OBJECTIVES:
+        rule = rule_for(rules, objective)
+        where = f"rule {rule.name!r} ({objective.machine}/{objective.sensor})"
+        expect(rule.direction == objective.direction,
+               f"{where}: the fault of {objective.scenario} {'raises' if objective.direction == 'above' else 'lowers'}"
+               " the value: the rule's direction is wrong")
+        low, high = normal_band(objective, variant.seed)
+        if objective.direction == "above":
+            expect(rule.threshold > high, f"{where}: threshold {rule.threshold:g} lies within normal operation of "
+                                          "your plant (a healthy machine reaches it): raise it")
+            expect(rule.threshold <= objective.limit, f"{where}: threshold {rule.threshold:g} is beyond the brief's "
+                                                      f"limit {objective.limit:g} ({objective.limit_source})")
+            expect(high < rule.clear_threshold < rule.threshold,
+                   f"{where}: clear threshold {rule.clear_threshold:g} must be below the threshold (hysteresis) "
+                   "and above normal operation")
+        else:
+            expect(rule.threshold < low, f"{where}: threshold {rule.threshold:g} lies within normal operation of "
+                                         "your plant (a healthy machine reaches it): lower it")
+            expect(rule.threshold >= objective.limit, f"{where}: threshold {rule.threshold:g} is beyond the "
+                                                      f"brief's limit {objective.limit:g} ({objective.limit_source})")
+            expect(rule.threshold < rule.clear_threshold < low,
+                   f"{where}: clear threshold {rule.clear_threshold:g} must be above the threshold (hysteresis) "
+                   "and below normal operation")
+        expect(2 <= rule.pending_s < objective.max_delay_s / 2,
+               f"{where}: pending_s {rule.pending_s:g} s: at least 2 s (one sample is a spike, not a fault) and "
+               f"well under the brief's {objective.delay_min:g} min detection delay")
+        expect(set(objective.shows_in) <= set(rule.states),
+               f"{where}: states {tuple(rule.states)} must include {objective.shows_in}: the fault shows in those")
+
+
+# --- the engine on the grader's synthetic streams ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    machine: str
+    sensor: str
+    direction: str
+    threshold: float
+    clear_threshold: float
+    pending_s: float
+    severity: str
+    states: tuple = ("running",)
+    channels: tuple = ("light",)
+    recipients: tuple = ()
+
+
+class ReferenceEngine:
+    """The brief's alert engine: pending period, hysteresis, state gating, acknowledgement (ISA-18.2)."""
+
+    def __init__(self, rules):
+        self.rules = {rule.name: rule for rule in rules}
+        self.history = []
+        self._since = dict.fromkeys(self.rules)
+        self._active = dict.fromkeys(self.rules, False)
+        self._acknowledged = dict.fromkeys(self.rules, False)
+
+    def update(self, timestamp, machine, sensor, value, state):
+        events = []
+        for rule in self.rules.values():
+            if (rule.machine, rule.sensor) != (machine, sensor) or state not in rule.states:
+                continue
+            name = rule.name
+            if self._active[name]:
+                holds = value < rule.clear_threshold if rule.direction == "above" else value > rule.clear_threshold
+            else:
+                holds = value > rule.threshold if rule.direction == "above" else value < rule.threshold
+            if not holds:
+                self._since[name] = None
+                continue
+            if self._since[name] is None:
+                self._since[name] = timestamp
+            if (timestamp - self._since[name]).total_seconds() >= rule.pending_s:
+                self._active[name] = not self._active[name]
+                self._acknowledged[name] = False
+                self._since[name] = None
+                events.append(self._record(rule, "firing" if self._active[name] else "cleared", timestamp, value))
+        return events
+
+    def acknowledge(self, rule_name, operator, timestamp):
+        if not self._active.get(rule_name) or self._acknowledged[rule_name]:
+            return False
+        self._acknowledged[rule_name] = True
+        self._record(self.rules[rule_name], "acknowledged", timestamp, None, operator)
+        return True
+
+    def _record(self, rule, event, timestamp, value, operator=None):
+        row = {"timestamp": timestamp, "rule": rule.name, "machine": rule.machine, "sensor": rule.sensor,
+               "severity": rule.severity, "event": event, "value": value, "operator": operator}
+        self.history.append(row)
+        return row
+
+
+ENGINE_PHASES = {
+    "spike": "a one-sample spike (or a reading of another sensor) raised an alarm: an alarm fires only once the "
+             "condition has held for pending_s",
+    "interrupted": "a condition interrupted by a reading back inside the threshold before pending_s had passed "
+                   "raised an alarm: an interrupted condition starts its pending period again",
+    "fire": "a value held beyond the threshold must fire once, pending_s after it first crossed (±1 s), with an "
+            "event naming the rule, machine, sensor and severity and carrying the value that fired",
+    "hold": "between the clear threshold and the threshold an active alarm stays active (hysteresis), and "
+            "readings in states outside rule.states are ignored",
+    "ack": "acknowledging an active alarm adds one 'acknowledged' event naming the operator; a second "
+           "acknowledgement records nothing",
+    "clear": "a value held past the clear threshold must clear the alarm once, pending_s after it crossed (±1 s)",
+    "ack_cleared": "acknowledging a cleared alarm records nothing",
+    "below": "a 'below' rule must fire once when the value stays under its threshold for pending_s",
+}
+
+
+def _same_event(mine, reference) -> bool:
+    if not isinstance(mine, dict):
+        return False
+    keys = ("event", "rule", "machine", "sensor", "severity")
+    if any(mine.get(key) != reference[key] for key in keys):
+        return False
+    if not plaindata.is_finite_number(mine.get("t")) or abs(mine["t"] - reference["t"]) > 1.0 + 1e-6:
+        return False
+    if reference["event"] == "acknowledged":
+        return mine.get("operator") == reference["operator"]
+    return plaindata.is_finite_number(mine.get("value")) and math.isclose(mine["value"], reference["value"],
+                                                                         rel_tol=1e-9, abs_tol=1e-9)
+
+
+@VERDICTS.cell("lab3_alerts_engine_test")
+def engine(evidence: Evidence, variant: Variant) -> None:
+    """The learner's engine, run in the kernel on the grader's synthetic 1 Hz streams, records the same
+    events as the reference engine at every checkpoint (timestamps within 1 s), and its acknowledgements
+    return what the brief says."""
+    runs = evidence["runs"]
+    cases = grader_inputs(variant)["engine_cases"]
+    expect(isinstance(runs, list) and len(runs) == len(cases), "the engine probe did not run every stream")
+    for case, run in zip(cases, runs, strict=True):
+        expected = kit.run_engine_case(ReferenceEngine, _Rule, case)
+        expect(isinstance(run, dict) and isinstance(run.get("events"), list) and isinstance(run.get("marks"), list),
+               "the engine probe's result could not be read")
+        expect([mark[0] for mark in run["marks"]] == [mark[0] for mark in expected["marks"]],
+               "the engine probe stopped before the end of a stream")
+        for (label, mine), (_, theirs) in zip(run["marks"], expected["marks"], strict=True):
+            events = run["events"][:mine]
+            same = len(events) == theirs and all(
+                _same_event(event, reference) for event, reference in zip(events, expected["events"], strict=False))
+            kinds = [event.get("event") if isinstance(event, dict) else "?" for event in events]
+            expect(same, f"{ENGINE_PHASES[label]} (your engine's history at that point: {kinds})")
+        expect(run.get("acks") == expected["acks"],
+               f"acknowledge returned {run.get('acks')}: True for an active, unacknowledged alarm, else False "
+               "(a second acknowledgement, a cleared alarm)")
+
+
+# --- replays of the recorded scenarios --------------------------------------------------------------------
+
+def _visible_from(states: pd.DataFrame, objective: Objective, start: pd.Timestamp, end: pd.Timestamp):
+    """The first moment in [start, end) when the machine is in a state where the fault shows, or None."""
+    mine = states[states.machine == objective.machine].sort_values("timestamp", kind="stable")
+    before = mine[mine.timestamp <= start]
+    if len(before) and before.state.iloc[-1] in objective.shows_in:
+        return start
+    later = mine[(mine.timestamp > start) & (mine.timestamp < end) & mine.state.isin(objective.shows_in)]
+    return later.timestamp.iloc[0] if len(later) else None
+
+
+@functools.lru_cache(maxsize=64)
+def fault_window(scenario: str, seed: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    fault = truth_tables(scenario, seed, HOURS)["faults"].iloc[0]
+    return pd.Timestamp(fault.start), pd.Timestamp(fault.end)
+
+
+def read_alarms(alarms) -> pd.DataFrame:
+    expect(isinstance(alarms, pd.DataFrame), "the replayed alarms could not be read as a table")
+    missing = {"scenario", "timestamp", "rule", "event"} - set(alarms.columns)
+    expect(not missing, "the replayed alarms lack the columns scenario, timestamp, rule and event")
+    alarms = alarms.assign(timestamp=pd.to_datetime(alarms.timestamp, utc=True))
+    return alarms
+
+
+def _firings(alarms: pd.DataFrame, scenario: str, rule) -> pd.Series:
+    chosen = alarms[(alarms.scenario == scenario) & (alarms.rule == rule.name) & (alarms.event == "firing")]
+    return chosen.timestamp
+
+
+@VERDICTS.cell("lab3_alerts_detection_test")
+def detection(evidence: Evidence, variant: Variant) -> None:
+    """Replaying the variant's fault scenarios, each fault fires its rule within the brief's delay after the
+    fault first shows on the machine (known from the variant's truth)."""
+    rules = read_rules(evidence["rules"])
+    alarms = read_alarms(evidence["alarms"])
+    for objective in OBJECTIVES:
+        rule = rule_for(rules, objective)
+        start, end = fault_window(objective.scenario, variant.seed)
+        states = observed_tables(objective.scenario, variant.seed, HOURS)["states"]
+        visible = _visible_from(states, objective, start, end)
+        if visible is None:
+            continue  # the machine never ran under the fault: nothing to detect
+        fired = _firings(alarms, objective.scenario, rule)
+        in_window = fired[(fired >= start) & (fired < end)]
+        expect(len(in_window) > 0, f"{objective.scenario}: rule {rule.name!r} never fired during the fault: its "
+                                   "threshold is too loose or its pending period too long")
+        expect(in_window.min() <= visible + pd.Timedelta(seconds=objective.max_delay_s),
+               f"{objective.scenario}: rule {rule.name!r} fired later than the brief's {objective.delay_min:g} min "
+               "after the fault became visible: bring the threshold closer to normal operation or shorten the "
+               "pending period")
+
+
+@VERDICTS.cell("lab3_alerts_quiet_test")
+def quiet(evidence: Evidence, variant: Variant) -> None:
+    """No alarm outside a fault (normal shift, network outage, the other scenarios), no chattering, and no
+    rule so deaf that it never fires during its own fault (which would be trivially quiet)."""
+    rules = read_rules(evidence["rules"])
+    alarms = read_alarms(evidence["alarms"])
+    windows = {}
+    for objective in OBJECTIVES:
+        start, end = fault_window(objective.scenario, variant.seed)
+        windows[objective.scenario] = (objective.machine, objective.sensor, start, end)
+    for scenario in QUIET_SCENARIOS + tuple(windows):
+        for rule in rules:
+            fired = _firings(alarms, scenario, rule)
+            machine, sensor, start, end = windows.get(scenario, (None, None, None, None))
+            if (rule.machine, rule.sensor) == (machine, sensor):
+                outside = fired[(fired < start) | (fired >= end)]
+                during = len(fired) - len(outside)
+                expect(during >= 1, f"{scenario}: rule {rule.name!r} never fired during its fault: a rule that "
+                                    "never fires is quiet but useless")
+                expect(during <= MAX_FIRINGS_PER_FAULT,
+                       f"{scenario}: rule {rule.name!r} fired {during} times during one fault (at most "
+                       f"{MAX_FIRINGS_PER_FAULT}): it chatters; widen the hysteresis or lengthen the pending")
+            else:
+                outside = fired
+            expect(outside.empty, f"{scenario}: rule {rule.name!r} fired {len(outside)} time(s) with no fault on "
+                                  "its sensor: a false alarm; move the threshold away from normal operation, "
+                                  "lengthen the pending period, or check the rule's states")
+
+
+# --- channels ---------------------------------------------------------------------------------------------
+
+@VERDICTS.cell("lab3_alerts_routing_test")
+def routing(evidence: Evidence, variant: Variant) -> None:
+    """Severities, channels and recipients follow the brief's routing table and its mail rule."""
+    rules = read_rules(evidence["rules"])
+    for objective in OBJECTIVES:
+        rule = rule_for(rules, objective)
+        expect(rule.severity == objective.severity,
+               f"rule {rule.name!r}: severity {rule.severity!r} is not the brief's for the objective "
+               f"{objective.key!r} (see the brief's severity definitions)")
+        expected = SEVERITY_CHANNELS[rule.severity]
+        expect(set(rule.channels) == set(expected),
+               f"rule {rule.name!r}: a {rule.severity} alarm goes to the channels {expected}, "
+               f"got {tuple(rule.channels)}")
+        strangers = [address for address in rule.recipients if not address.endswith("@" + MAIL_DOMAIN)]
+        expect(not strangers, f"rule {rule.name!r}: the mail relay only delivers to @{MAIL_DOMAIN}, not {strangers}")
+        if "email" in expected:
+            expect(objective.recipient in rule.recipients,
+                   f"rule {rule.name!r}: the brief's recipient for this alarm is missing from {tuple(rule.recipients)}")
+
+
+def _addresses(header: str) -> set[str]:
+    return {address.strip().lower() for address in str(header).split(",") if address.strip()}
+
+
+@VERDICTS.cell("lab3_alerts_email_test")
+def email(evidence: Evidence, variant: Variant) -> None:
+    """The grader's alarm, sent by the learner's function to a local SMTP server in the kernel, arrives as one
+    e-mail from the line's sender to the rule's recipients, naming rule, severity and event in its subject and
+    machine and sensor in its body."""
+    case = grader_inputs(variant)["channel_case"]
+    rule = case["rule"]
+    messages = evidence["messages"]
+    expect(isinstance(messages, list), "the e-mail probe's result could not be read")
+    expect(len(messages) > 0, "no e-mail reached the SMTP server at 127.0.0.1 within 5 s: connect with "
+                              "smtplib.SMTP(host, port) and send_message")
+    expect(len(messages) == 1, f"one alarm event must send one e-mail, not {len(messages)}")
+    message = messages[0]
+    expect(isinstance(message, dict) and all(isinstance(message.get(k), str)
+                                             for k in ("from", "to", "subject", "body")),
+           "the e-mail probe's result could not be read")
+    expect(_addresses(message["to"]) == {r.lower() for r in rule["recipients"]},
+           f"the e-mail must go to the rule's recipients (rule.recipients), its To: says {message['to']!r}")
+    expect(_addresses(message["from"]) == {SENDER}, f"the e-mail must come from {SENDER}")
+    subject = message["subject"].lower()
+    for word in (rule["name"].lower(), rule["severity"], case["event"]):
+        expect(word in subject, f"the e-mail's subject must name the rule, the severity and the event; "
+                                f"{word!r} is missing from {message['subject']!r}")
+    for word in (rule["machine"], rule["sensor"]):
+        expect(word in message["body"], f"the e-mail's body must name the machine and the sensor; {word!r} is missing")
+
+
+@VERDICTS.cell("lab3_alerts_mqtt_test")
+def mqtt(evidence: Evidence, variant: Variant) -> None:
+    """The grader's alarm, published by the learner's function, reaches a subscriber once as a JSON object
+    naming its rule, severity, event and value, with the event's time in ISO 8601."""
+    case = grader_inputs(variant)["channel_case"]
+    rule = case["rule"]
+    payloads = evidence["payloads"]
+    expect(isinstance(payloads, list) and all(isinstance(p, str) for p in payloads),
+           "the MQTT probe's result could not be read")
+    expect(len(payloads) > 0, "no message reached the alarm topic within 5 s: publish with "
+                              "client.publish(topic, payload, qos=1)")
+    expect(len(payloads) == 1, f"one alarm event must publish one message, not {len(payloads)}")
+    try:
+        payload = json.loads(payloads[0])
+    except ValueError:
+        raise VerdictFailed(f"the alarm message must be JSON, got {payloads[0][:80]!r}") from None
+    expect(isinstance(payload, dict), "the alarm message must be a JSON object")
+    for field in ("rule", "severity", "event", "value", "timestamp"):
+        expect(field in payload, f"the alarm message must carry {field!r}; it has {sorted(payload)}")
+    expect((payload["rule"], payload["severity"], payload["event"]) == (rule["name"], rule["severity"], case["event"]),
+           "the message names the wrong alarm: rule, severity and event must be the event's")
+    expect(plaindata.is_finite_number(payload["value"]) and math.isclose(payload["value"], case["value"],
+                                                                         rel_tol=1e-9, abs_tol=1e-9),
+           "the message's value must be the event's value, as a number")
+    try:
+        same_time = pd.Timestamp(payload["timestamp"]) == pd.Timestamp(case["timestamp"])
+    except (ValueError, TypeError):
+        same_time = False
+    expect(same_time, f"timestamp must be the event's time in ISO 8601 (UTC), got {str(payload['timestamp'])[:40]!r}")
+
+
+# --- the dashboard's alarm panel --------------------------------------------------------------------------
+
+def panel_state(rules: dict, history) -> tuple[str | None, bool]:
+    """(worst active severity or None, whether the horn sounds) after `history` [(rule, event), ...]."""
+    active, acknowledged = set(), set()
+    for name, event in history:
+        if event == "firing":
+            active.add(name)
+            acknowledged.discard(name)
+        elif event == "cleared":
+            active.discard(name)
+            acknowledged.discard(name)
+        elif event == "acknowledged":
+            acknowledged.add(name)
+    worst = max((rules[name]["severity"] for name in active), key=SEVERITY_RANK.get, default=None)
+    return worst, any("sound" in rules[name]["channels"] for name in active - acknowledged)
+
+
+@VERDICTS.cell("lab3_alerts_panel_test")
+def panel(evidence: Evidence, variant: Variant) -> None:
+    """The learner's panel, built for the grader's rules and refreshed with the grader's histories, shows every
+    rule with its threshold and clear threshold; its light shows the worst active severity's colour and no other
+    one; its horn sounds (autoplay) exactly while an active, unacknowledged alarm has the sound channel."""
+    case = grader_inputs(variant)["panel_case"]
+    result = evidence["panel"]
+    expect(isinstance(result, dict) and isinstance(result.get("thresholds"), str)
+           and isinstance(result.get("shown"), list) and len(result["shown"]) == len(case["histories"]),
+           "the panel probe's result could not be read")
+    table = result["thresholds"]
+    for rule in case["rules"]:
+        expect(rule["name"] in table and f"{rule['threshold']:g}" in table and f"{rule['clear_threshold']:g}" in table,
+               f"the panel's threshold table must show each rule (here {rule['name']!r}) with its threshold and "
+               "clear threshold, formatted with :g")
+    rules = {rule["name"]: rule for rule in case["rules"]}
+    for history, shown in zip(case["histories"], result["shown"], strict=True):
+        worst, sounding = panel_state(rules, history)
+        events = ", ".join(f"{rules[name]['severity']} {event}" for name, event in history) or "no event"
+        light = str(shown.get("light", "")).lower()
+        others = [colour for key, colour in kit.LIGHT_COLOURS.items() if key != worst and colour.lower() in light]
+        expect(kit.LIGHT_COLOURS[worst].lower() in light and not others,
+               f"after [{events}] the light must show LIGHT_COLOURS[{worst!r}] and no other colour of LIGHT_COLOURS")
+        if sounding:
+            expect(bool(shown.get("sound")) and bool(shown.get("autoplay")),
+                   f"after [{events}] an unacknowledged alarm with the sound channel must sound the horn "
+                   "(sound.value = horn_wav(), autoplay)")
+        else:
+            expect(not shown.get("sound"), f"after [{events}] the horn must be silent (sound.value = b''): no "
+                                           "active, unacknowledged alarm has the sound channel")

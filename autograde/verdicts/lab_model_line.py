@@ -1,0 +1,450 @@
+"""Verdicts of lab_model_line: the learner's map, resources, fits, model and validation against their plant variant.
+
+Each learner's plant is a variant of the default plant (labkit.lab_model_line.plant_variant) drawn from their
+graded seed; the preparer hands the kernel only its four-week MES export (the observed records) and the grader's
+questions: a probe line for the model (another variant, other setpoints, the grader's seeds), the seeds of the
+validation rerun and samples for the confidence interval. The truth (the variant's hidden parameters and the
+grader's own copy of the export) is rebuilt here from the seed. Tolerances:
+- process times: the distribution family of the plant, its mean within max(2 %, 4 standard errors of the sample
+  mean) and its standard deviation within max(10 %, 4 standard errors) of the hidden values;
+- MTBF, MTTR, scrap rates and product mix: within 3 % of what the log supports (a station fails a few dozen
+  times in four weeks, so the sampling error is larger than any useful tolerance on the hidden value);
+- observed KPIs: within 0.5 % of the reference computation;
+- the model, run by the kernel on the grader's probe line: every case's mean KPIs close to factorylab's own
+  line run on the same parameters (the brief's tolerances widened by the sampling error of both);
+- the validation: the learner's table consistent with their replications, and the model rerun on the grader's
+  seeds within the brief's tolerances of the plant's observed KPIs.
+"""
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from autograde.variants import Variant
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from labkit import plaindata
+from labkit.lab_model_line import (
+    LOG_WEEKS,
+    UP_STATES,
+    ProductionLog,
+    distribution_moments,
+    kpi_table,
+    log_inputs,
+    model_probe,
+    net_process_times,
+    plant_variant,
+    simulate_production_log,
+)
+from labkit.lab_scenarios import MODEL_TOLERANCE, MIN_REPLICATIONS, run_model
+from simulators.seeding import stream
+
+VERDICTS = LabVerdicts("lab_model_line")
+ESTIMATE_TOLERANCE = 0.03
+REFERENCE_REPLICATIONS = 10
+# A probe case's KPI may sit this many standard errors (of the difference of two means) from the reference,
+# never more than PROBE_MAX_TOLERANCE times the brief's tolerance.
+PROBE_SIGMAS = 4.0
+PROBE_MAX_TOLERANCE = 3.0
+KPI_NAMES = ("throughput_per_hour", "mean_cycle_time_s", "mean_wip")
+
+
+# --- the truth and the grader's inputs ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def truth_log(seed: int, weeks: int = LOG_WEEKS) -> ProductionLog:
+    """The grader's copy of the export of the variant of `seed` (the one its kernel receives)."""
+    return simulate_production_log(seed, weeks=weeks)
+
+
+def grader_seed(seed: int, purpose: str) -> int:
+    """A seed of the grader's own for `purpose`, derived from the variant's (the kernel sees neither)."""
+    return int(stream(seed, "grader", purpose).integers(2**62))
+
+
+def probe_for(seed: int) -> dict:
+    return model_probe(grader_seed(seed, "model_probe"))
+
+
+def validation_seeds(seed: int) -> list[int]:
+    return [int(value) for value in stream(seed, "grader", "validation").choice(10**6, MIN_REPLICATIONS, replace=False)]
+
+
+def ci_samples(seed: int) -> list[list[float]]:
+    rng = stream(seed, "grader", "ci")
+    return [[round(float(x), 3) for x in rng.normal(rng.uniform(10.0, 50.0), rng.uniform(0.5, 3.0), n)]
+            for n in (3, 6, 10)]
+
+
+@VERDICTS.preparer
+def prepare(variant: Variant, folder) -> None:
+    inputs = folder / "inputs"
+    for name, value in log_inputs(truth_log(variant.seed)).items():
+        plaindata.write(inputs, name, value)
+    plaindata.write(inputs, "model_probe", probe_for(variant.seed))
+    plaindata.write(inputs, "validation_seeds", validation_seeds(variant.seed))
+    plaindata.write(inputs, "ci_samples", ci_samples(variant.seed))
+
+
+def reference_routings(seed: int) -> dict[str, list[str]]:
+    plant = plant_variant(seed)
+    return {name: [step.station for step in product.routing] for name, product in plant.products.items()}
+
+
+def reference_flow(log: ProductionLog) -> pd.DataFrame:
+    """Moves of parts between steps: release -> first station, station -> station (counted when the part
+    starts at the next one), station -> scrap, last station -> shipped."""
+    events = log.events
+    started = events[events["kind"] == "part_started"]
+    previous = started.groupby("part_id")["machine"].shift(1).fillna("release")
+    moves = pd.DataFrame({"from": previous.to_numpy(), "to": started["machine"].to_numpy()})
+    for kind, target in (("part_scrapped", "scrap"), ("part_completed", "shipped")):
+        rows = events[events["kind"] == kind]
+        moves = pd.concat([moves, pd.DataFrame({"from": rows["machine"].to_numpy(), "to": target})])
+    flow = moves.groupby(["from", "to"]).size().rename("parts").reset_index()
+    return flow.sort_values(["from", "to"]).reset_index(drop=True)
+
+
+def reference_reliability(log: ProductionLog) -> dict[str, dict]:
+    """Per station: MTBF (up hours per breakdown), MTTR (mean repair hours) and scrap rate, from the log."""
+    events, states = log.events, log.states
+    horizon_s = log.hours * 3600.0
+    result = {}
+    for station, station_states in states.groupby("machine", sort=False):
+        t = np.append(station_states["t_s"].to_numpy(), horizon_s)
+        up_s = float((np.diff(t) * station_states["state"].isin(UP_STATES).to_numpy()).sum())
+        mine = events[(events["machine"] == station)]
+        starts = mine[(mine["kind"] == "downtime_started") & (mine["reason"] == "breakdown")]["t_s"].to_numpy()
+        ends = mine[(mine["kind"] == "downtime_ended") & (mine["reason"] == "breakdown")]["t_s"].to_numpy()
+        finished = (mine["kind"] == "part_finished").sum()
+        scrapped = (mine["kind"] == "part_scrapped").sum()
+        result[station] = {
+            "mtbf_hours": up_s / 3600.0 / len(starts) if len(starts) else None,
+            "mttr_hours": float(np.mean(ends - starts[: len(ends)])) / 3600.0 if len(ends) else None,
+            "scrap_rate": float(scrapped / finished) if finished else 0.0,
+        }
+    return result
+
+
+def reference_mix(log: ProductionLog) -> dict[str, float]:
+    released = log.events[log.events["kind"] == "part_released"]["product"].value_counts(normalize=True)
+    return {product: float(share) for product, share in released.items()}
+
+
+def reference_observed_kpis(log: ProductionLog) -> dict:
+    """The plant's KPIs in working time: throughput per planned production hour, mean cycle time in working
+    seconds (release to completion), time-average WIP and each station's running share of planned time."""
+    events, states = log.events, log.states
+    work_end_s = log.work_hours * 3600.0
+    released = events[events["kind"] == "part_released"].set_index("part_id")["work_s"]
+    left = events[events["kind"].isin(["part_completed", "part_scrapped"])].set_index("part_id")["work_s"]
+    completed = events[events["kind"] == "part_completed"].set_index("part_id")["work_s"]
+    in_line = left.reindex(released.index).fillna(work_end_s) - released
+    utilisation = {}
+    for station, station_states in states.groupby("machine", sort=False):
+        w = np.append(station_states["work_s"].to_numpy(), work_end_s)
+        utilisation[station] = float((np.diff(w) * (station_states["state"] == "running").to_numpy()).sum()
+                                     / work_end_s)
+    return {
+        "throughput_per_hour": len(completed) / log.work_hours,
+        "mean_cycle_time_s": float((completed - released.reindex(completed.index)).mean()),
+        "mean_wip": float(in_line.sum() / work_end_s),
+        "utilisation": utilisation,
+    }
+
+
+@lru_cache(maxsize=4)
+def observed_truth(seed: int) -> pd.Series:
+    return kpi_table(reference_observed_kpis(truth_log(seed)))
+
+
+@lru_cache(maxsize=4)
+def probe_reference(seed: int) -> dict[str, pd.DataFrame]:
+    """factorylab's own line run on the probe's parameters, case by case (seeds of the grader's own)."""
+    probe = probe_for(seed)
+    return {case: pd.DataFrame([kpi_table(run_model({**probe["params"], **changes}, hours=probe["hours"],
+                                                    seed=9_000 + replication))
+                                for replication in range(REFERENCE_REPLICATIONS)])
+            for case, changes in probe["cases"].items()}
+
+
+def student_interval(values) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _number(value, where: str) -> float:
+    expect(plaindata.is_finite_number(value), f"{where}: must be a finite number, got {type(value).__name__}")
+    return float(value)
+
+
+def _frame(value, what: str) -> pd.DataFrame:
+    expect(isinstance(value, pd.DataFrame), f"{what} must be a pandas DataFrame")
+    return value
+
+
+def _flat(kpis, what: str) -> pd.Series:
+    expect(isinstance(kpis, dict) and isinstance(kpis.get("utilisation"), dict),
+           f"{what} must be a dict with throughput_per_hour, mean_cycle_time_s, mean_wip and utilisation "
+           "(a dict station -> share of working time running)")
+    for name in KPI_NAMES:
+        _number(kpis.get(name), f"{what}: {name}")
+    for station, value in kpis["utilisation"].items():
+        _number(value, f"{what}: utilisation of {station}")
+    return kpi_table(kpis)
+
+
+def _numeric_columns(frame: pd.DataFrame, columns, what: str) -> None:
+    for column in columns:
+        expect(column in frame.columns, f"{what}: missing column {column!r}")
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        expect(np.isfinite(values).all(), f"{what}: column {column!r} must hold finite numbers")
+
+
+def _gap(name: str, value: float, target: float) -> tuple[float, float]:
+    """(gap, tolerance) of a KPI: relative, except utilisations (absolute)."""
+    if name.startswith("utilisation_"):
+        return abs(value - target), MODEL_TOLERANCE["utilisation"]
+    return abs(value / target - 1.0), MODEL_TOLERANCE[name]
+
+
+# --- verdicts -----------------------------------------------------------------------------------------------------
+
+
+@VERDICTS.cell("model_line_routing_test")
+def routing(evidence: Evidence, variant: Variant) -> None:
+    """The routing of each product (stations in order) and the parts of every move, exactly."""
+    routings, truth = evidence["routings"], reference_routings(variant.seed)
+    expect(isinstance(routings, dict), "routings must be a dict product -> list of stations")
+    expect(sorted(routings) == sorted(truth), "routings: not one entry per product of the log; read `product` in "
+                                              "the events")
+    for product, stations in truth.items():
+        expect(isinstance(routings[product], list) and routings[product] == stations,
+               f"routings[{product!r}]: not the stations a {product} visits, in order; take each part's "
+               "part_started machines in time order and keep the sequence of complete parts")
+    flow = _frame(evidence["flow"], "flow")
+    missing = {"from", "to", "parts"} - set(flow.columns)
+    expect(not missing, f"flow: missing column(s) {sorted(missing)}; expected from, to, parts")
+    _numeric_columns(flow, ["parts"], "flow")
+    mine = flow.groupby(["from", "to"])["parts"].sum()
+    expected = reference_flow(truth_log(variant.seed)).set_index(["from", "to"])["parts"]
+    absent = sorted(set(expected.index) - set(mine.index))
+    expect(not absent, f"flow: moves missing: {absent[:5]} (release, scrap and shipped moves count too)")
+    extra = sorted(set(mine.index) - set(expected.index))
+    expect(not extra, f"flow: moves the parts never make: {extra[:5]}")
+    wrong = [move for move in expected.index if mine[move] != expected[move]]
+    expect(not wrong, f"flow: wrong part counts for the move(s) {wrong[:3]}; a move to a station counts when the "
+                      "part starts there")
+
+
+@VERDICTS.cell("model_line_resources_test")
+def resources(evidence: Evidence, variant: Variant) -> None:
+    """Stations in line order, buffer capacities, which ones break down, the CONWIP cap."""
+    plant = plant_variant(variant.seed)
+    table = _frame(evidence["resources"], "resources")
+    expect(list(table.index) == list(plant.stations),
+           "resources: the index must list every station once, in line order")
+    for column in ("buffer_capacity", "has_breakdowns"):
+        expect(column in table.columns, f"resources: missing column {column!r}")
+    for name, station in plant.stations.items():
+        expect(table.loc[name, "buffer_capacity"] == station.input_buffer,
+               f"resources: buffer_capacity of {name} is wrong: read the buffer setpoints of the log")
+        expect(bool(table.loc[name, "has_breakdowns"]) == (station.breakdowns is not None),
+               f"resources: has_breakdowns of {name} is wrong: check its downtime events (reason breakdown)")
+    cap = evidence["conwip_cap"]
+    expect(isinstance(cap, int) and cap == plant.release.wip_cap,
+           "conwip_cap is wrong: read the conwip setpoint of the log (an int)")
+
+
+@VERDICTS.cell("model_line_process_fits_test")
+def process_fits(evidence: Evidence, variant: Variant) -> None:
+    """Each (product, station) process time: family, mean and sd against the plant's hidden distribution."""
+    process_times = evidence["process_times"]
+    expect(isinstance(process_times, dict), "process_times must be a dict product -> station -> distribution")
+    plant = plant_variant(variant.seed)
+    samples = net_process_times(truth_log(variant.seed))
+    for product in plant.products.values():
+        expect(isinstance(process_times.get(product.name), dict), f"process_times: no entry for {product.name!r}")
+        for step in product.routing:
+            fitted = process_times[product.name].get(step.station)
+            where = f"process_times[{product.name!r}][{step.station!r}]"
+            expect(isinstance(fitted, dict) and "dist" in fitted,
+                   f"{where}: must be a plant-file distribution like {{'dist': 'normal', 'mean_s': 60, 'sd_s': 6}}")
+            truth = step.time
+            expect(fitted["dist"] == truth.kind,
+                   f"{where}: {fitted['dist']!r} is not the family that fits these times best; compare the "
+                   "candidates' goodness of fit (e.g. Kolmogorov-Smirnov) on the net process times")
+            try:
+                mean_s, sd_s = (_number(value, where) for value in distribution_moments(fitted))
+            except (KeyError, TypeError, ValueError):
+                raise VerdictFailed(f"{where}: missing or malformed parameters for a {fitted['dist']} law") from None
+            n = int(((samples["station"] == step.station) & (samples["product"] == product.name)).sum())
+            true_mean_s, true_sd_s = distribution_moments({"dist": truth.kind, **truth.params})
+            mean_tolerance = max(0.02, 4.0 * true_sd_s / true_mean_s / math.sqrt(n))
+            expect(abs(mean_s / true_mean_s - 1.0) <= mean_tolerance,
+                   f"{where}: mean {mean_s:.1f} s is {'above' if mean_s > true_mean_s else 'below'} the plant's by "
+                   f"more than {mean_tolerance:.1%}; did you take out the time the station was down or stopped?")
+            if true_sd_s > 0:
+                sd_tolerance = max(0.10, 4.0 / math.sqrt(2 * n))
+                expect(abs(sd_s / true_sd_s - 1.0) <= sd_tolerance,
+                       f"{where}: standard deviation {sd_s:.1f} s is {'above' if sd_s > true_sd_s else 'below'} "
+                       f"the plant's by more than {sd_tolerance:.0%}")
+
+
+@VERDICTS.cell("model_line_reliability_test")
+def reliability(evidence: Evidence, variant: Variant) -> None:
+    """MTBF, MTTR (hours) and scrap rate per station, and the mix, against what the log supports."""
+    log = truth_log(variant.seed)
+    stations = evidence["stations"]
+    expect(isinstance(stations, dict), "stations must be a dict station -> {mtbf_hours, mttr_hours, scrap_rate}")
+    hints = {"mtbf_hours": "MTBF counts the station's up time (running, starved, blocked) per breakdown, not "
+                           "calendar time",
+             "mttr_hours": "MTTR is the mean time from downtime_started to downtime_ended (breakdowns)",
+             "scrap_rate": "scrap rate = parts scrapped at the station / parts it finished"}
+    for station, expected in reference_reliability(log).items():
+        expect(isinstance(stations.get(station), dict), f"stations: no entry for {station!r}")
+        mine = stations[station]
+        for key, hint in hints.items():
+            value, target = mine.get(key), expected[key]
+            where = f"stations[{station!r}][{key!r}]"
+            if target is None or target == 0.0:
+                expect(not value, f"{where}: the log shows none at {station}, so it must be None or 0")
+                continue
+            expect(plaindata.is_finite_number(value) and value > 0, f"{where}: must be a positive number")
+            expect(abs(value / target - 1.0) <= ESTIMATE_TOLERANCE,
+                   f"{where} = {value:.4g} is {'too high' if value > target else 'too low'} for this log; {hint}")
+    mix, truth = evidence["mix"], reference_mix(log)
+    expect(isinstance(mix, dict) and sorted(mix) == sorted(truth), "mix: one share per product of the log")
+    for product, share in truth.items():
+        expect(plaindata.is_finite_number(mix[product]) and abs(mix[product] - share) <= ESTIMATE_TOLERANCE * share,
+               f"mix[{product!r}]: not the share of the released parts")
+
+
+@VERDICTS.cell("model_line_model_test")
+def model(evidence: Evidence, variant: Variant) -> None:
+    """The learner's run_model, run by the kernel on the grader's probe line (three cases, the grader's seeds,
+    one run repeated), behaves like factorylab's line on the same parameters."""
+    runs = _frame(evidence["probe_runs"], "probe_runs")
+    probe = probe_for(variant.seed)
+    reference = probe_reference(variant.seed)
+    stations = list(probe["params"]["stations"])
+    kpis = [*KPI_NAMES, *(f"utilisation_{name}" for name in stations)]
+    expect({"case", "seed", "repeat"} <= set(runs.columns), "probe_runs: record the table probe_model returns")
+    _numeric_columns(runs, kpis, "run_model's KPIs (missing or not finite: every station's utilisation counts)")
+    first = runs[~runs["repeat"].astype(bool)]
+    again = runs[runs["repeat"].astype(bool)]
+    expect(len(again) == 1, "probe_runs: record the table probe_model returns")
+    original = first[(first["case"] == "as_is") & (first["seed"] == again["seed"].iloc[0])]
+    expect(len(original) == 1 and np.allclose(original[kpis].to_numpy(float), again[kpis].to_numpy(float),
+                                              rtol=1e-9, atol=1e-12),
+           "run_model: the same seed gave different KPIs; draw every random number from generators made from "
+           "`seed` (stream(seed, 'model', ...)), never from global or unseeded state")
+    for case, changes in probe["cases"].items():
+        mine = first[first["case"] == case]
+        expect(sorted(mine["seed"].astype(int)) == sorted(probe["seeds"]),
+               f"probe_runs: the {case!r} case lacks runs; record the table probe_model returns")
+        expect(mine["throughput_per_hour"].nunique() > 1 and mine["mean_cycle_time_s"].nunique() > 1,
+               f"run_model: different seeds gave identical results ({case} case); each replication must draw "
+               "its own random numbers from its seed")
+        what = {"as_is": "as it is",
+                "other_conwip": "with another CONWIP cap",
+                "open_release": "with open release (release_interval_s set: parts enter on exponential "
+                                "interarrival times whatever the WIP, the CONWIP cap unused)"}[case]
+        for name in kpis:
+            values = mine[name].to_numpy(float)
+            expected = reference[case][name].to_numpy(float)
+            gap, tolerance = _gap(name, values.mean(), expected.mean())
+            error = math.sqrt(values.var(ddof=1) / len(values) + expected.var(ddof=1) / len(expected))
+            if not name.startswith("utilisation_"):
+                error /= abs(expected.mean())
+            allowed = min(max(tolerance, PROBE_SIGMAS * error), PROBE_MAX_TOLERANCE * tolerance)
+            expect(gap <= allowed,
+                   f"run_model, on the grader's line {what}: {name} is "
+                   f"{'too high' if values.mean() > expected.mean() else 'too low'} for the line's rules; "
+                   + ("measure the WIP as the time-average number of parts in the line, not the cap"
+                      if name == "mean_wip" else
+                      "check release, blocking, breakdowns interrupting operations, scrap and the counting rules"))
+
+
+@VERDICTS.cell("model_line_observed_test")
+def observed(evidence: Evidence, variant: Variant) -> None:
+    """The plant's KPIs computed in working time, against the reference computation (0.5 %)."""
+    truth = observed_truth(variant.seed)
+    mine = _flat(evidence["observed"], "observed KPIs")
+    for name, target in truth.items():
+        expect(name in mine.index, f"observed KPIs: missing {name}")
+        expect(abs(mine[name] - target) <= 0.005 * abs(target) + 1e-9,
+               f"observed KPIs: {name} is {'too high' if mine[name] > target else 'too low'}; use the working clock "
+               "work_s (planned production time), not calendar time")
+
+
+@VERDICTS.cell("model_line_ci_test")
+def confidence_interval(evidence: Evidence, variant: Variant) -> None:
+    """A 95 % Student-t interval of the mean, on the grader's samples."""
+    intervals = evidence["intervals"]
+    samples = ci_samples(variant.seed)
+    expect(isinstance(intervals, list) and len(intervals) == len(samples),
+           "intervals: one (low, high) per sample of the grader")
+    for values, interval in zip(samples, intervals, strict=True):
+        expect(isinstance(interval, list) and len(interval) == 2, "confidence_interval must return (low, high)")
+        low, high = (_number(value, "confidence_interval") for value in interval)
+        true_low, true_high = student_interval(values)
+        expect(abs((low + high) / 2 - np.mean(values)) < 1e-6 * max(1.0, abs(np.mean(values))),
+               "confidence_interval: the interval must be centred on the sample mean")
+        expect(abs((high - low) - (true_high - true_low)) < 1e-6 * max(1.0, true_high - true_low),
+               f"confidence_interval: wrong half-width for {len(values)} values; use Student's t with n-1 degrees "
+               "of freedom and the sample standard deviation (ddof=1)")
+
+
+@VERDICTS.cell("model_line_validation_test")
+def validation(evidence: Evidence, variant: Variant) -> None:
+    """The validation table is the learner's replications' statistics next to the plant's KPIs, and the model,
+    rerun by the kernel on the grader's seeds, meets the brief's tolerances."""
+    observed = observed_truth(variant.seed)
+    table = _frame(evidence["validation"], "validation")
+    replications = _frame(evidence["replications"], "replications")
+    rerun = _frame(evidence["rerun"], "rerun")
+    names = list(observed.index)
+    expect(len(replications) >= MIN_REPLICATIONS,
+           f"replications: one row per replication, at least {MIN_REPLICATIONS}")
+    _numeric_columns(replications, names, "replications")
+    _numeric_columns(table, ["observed", "model_mean", "ci_low", "ci_high"], "validation")
+    for name in names:
+        expect(name in table.index, f"validation: no row for KPI {name}")
+        row = table.loc[name]
+        values = replications[name].to_numpy(dtype=float)
+        mean, (low, high) = values.mean(), student_interval(values)
+        scale = max(1.0, abs(mean))
+        expect(abs(row["observed"] - observed[name]) <= 0.005 * abs(observed[name]) + 1e-9,
+               f"validation: observed {name} is not the plant's value from the log")
+        expect(abs(row["model_mean"] - mean) <= 1e-9 * scale,
+               f"validation: model_mean of {name} is not the mean of its replications")
+        expect(abs(row["ci_low"] - low) <= 1e-6 * scale and abs(row["ci_high"] - high) <= 1e-6 * scale,
+               f"validation: the 95 % CI of {name} is not the Student-t interval of its replications")
+    expect(replications["throughput_per_hour"].nunique() > 1,
+           "replications: identical rows; each replication needs its own seed")
+    # The decision: the learner's model, rerun on the grader's seeds as long as the export.
+    expect(len(rerun) == MIN_REPLICATIONS, "rerun: record the grader's rerun of run_model, unchanged")
+    _numeric_columns(rerun, names, "run_model's KPIs on the grader's seeds")
+    expect(rerun["throughput_per_hour"].nunique() > 1,
+           "run_model: different seeds gave identical results; each replication must draw its own random numbers")
+    for name in names:
+        mean = rerun[name].mean()
+        gap, tolerance = _gap(name, mean, observed[name])
+        expect(gap <= tolerance,
+               f"validation: rerun on the grader's seeds, the model's {name} is off the plant's by more than the "
+               f"brief's tolerance ({tolerance:g}); check that parameter's fit, the breakdowns and the routing rules")
+    # The learner's own replications must come from this model: their mean agrees with the rerun's.
+    for name in KPI_NAMES:
+        mine, grader = replications[name].to_numpy(float), rerun[name].to_numpy(float)
+        error = math.sqrt(mine.var(ddof=1) / len(mine) + grader.var(ddof=1) / len(grader))
+        expect(abs(mine.mean() - grader.mean()) <= max(6.0 * error, 0.005 * abs(grader.mean())),
+               f"replications: their {name} does not agree with the same model rerun on other seeds; build the "
+               "table from run_model(params, hours=log.work_hours, seed=...) runs")

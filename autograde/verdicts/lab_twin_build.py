@@ -1,0 +1,317 @@
+"""Verdicts of lab_twin_build: the archive's structure and completeness, the twin's state, its KPIs and its
+end-of-shift predictions, judged against the plant's truth on the grader's side.
+
+The truth of a week is the run of the default plant with the week's seed (`simulators.line.simulate`, no
+sensors) and its KPIs (`simulators.kpis.compute_kpis`). The graded variant's week and the grader's questions
+derive from the variant's seed (labkit/lab_twin_build.py says which); the kernel receives the week's observed
+log and, for each prediction question, its own week cut at the twin's last synchronisation, never the rest of
+the shift it predicts. The live collection runs in the kernel on the public practice plant, whose export is no
+secret: its archive is judged against that plant's run.
+"""
+
+import contextlib
+import sqlite3
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from autograde.variants import Variant
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from labkit import lab_twin_build as kit
+from labkit import plaindata
+from simulators.kpis import compute_kpis
+from simulators.line import LineRun
+from simulators.plantfile import load_plant
+
+VERDICTS = LabVerdicts("lab_twin_build")
+LEAD_TIME_TOLERANCE_S = 1.0
+OEE_TOLERANCE = 0.03
+CURVE_TOLERANCE = 0.05
+SQL_STEP_LIMIT = 2_000_000  # virtual-machine steps the rebuilt archive may take, triggers included
+EVENT_KEY = ("timestamp", "kind", "machine", "part_id")
+
+
+@VERDICTS.preparer
+def prepare(variant: Variant, folder: Path) -> None:
+    """The week's MES export, the grader's probe moments and shifts, and the prediction questions' cut logs."""
+    inputs = Path(folder) / "inputs"
+    events, states = kit.mes_tables(kit.simulated_run(variant.seed))
+    plaindata.write(inputs, "week_events", events)
+    plaindata.write(inputs, "week_states", states)
+    plaindata.write(inputs, "twin_state_times", kit.twin_state_times(variant.seed))
+    plaindata.write(inputs, "kpi_shifts", kit.kpi_shifts(variant.seed))
+    questions = kit.prediction_questions(variant.seed)
+    plaindata.write(inputs, "questions", [{"synced_s": q["synced_s"]} for q in questions])  # no week seed
+    question_events, question_states = kit.question_logs(variant.seed)
+    plaindata.write(inputs, "question_events", question_events)
+    plaindata.write(inputs, "question_states", question_states)
+
+
+# --- the truth ----------------------------------------------------------------------------------------------
+
+
+def true_twin_state(seed: int, t_s: float) -> dict:
+    """The line's state at `t_s` as the twin must mirror it: each station's state, and the parts at each
+    station (waiting in its buffer, in process, or finished upstream and waiting to enter it)."""
+    run = kit.simulated_run(seed)
+    routings = {name: [step.station for step in product.routing] for name, product in run.plant.products.items()}
+    states = {}
+    for change in run.state_log:
+        if change.t_s > t_s:
+            break
+        states[change.machine] = change.state
+    where: dict[int, str] = {}
+    for event in run.events:
+        if event.t_s > t_s:
+            break
+        if event.kind == "part_released":
+            where[event.part_id] = routings[event.product][0]
+        elif event.kind == "part_started":
+            where[event.part_id] = event.machine
+        elif event.kind == "part_finished":
+            steps = routings[event.product]
+            index = steps.index(event.machine)
+            where[event.part_id] = steps[index + 1] if index + 1 < len(steps) else event.machine
+        elif event.kind in ("part_completed", "part_scrapped"):
+            where.pop(event.part_id, None)
+    wip = dict.fromkeys(run.plant.stations, 0)
+    for station in where.values():
+        wip[station] += 1
+    return {"states": states, "wip": wip}
+
+
+def true_shift_kpis(seed: int, shift_index: int) -> dict:
+    """compute_kpis over one shift of the week: good parts, mean lead time (s), OEE."""
+    start_s, end_s = kit.week_shifts()[shift_index]
+    run = kit.simulated_run(seed)
+    cut = LineRun(run.plant, seed, end_s, [s for s in run.state_log if s.t_s <= end_s],
+                  [e for e in run.events if e.t_s <= end_s], run.setpoints)
+    kpis = compute_kpis(cut, warmup_s=start_s)
+    return {"good_parts": kpis["good_parts"], "mean_lead_time_s": kpis["mean_cycle_time_s"],
+            "oee": kpis["oee"]["oee"]}
+
+
+def shift_output(run: LineRun, shift_index: int) -> int:
+    """Good parts completed in one shift of `run`."""
+    start_s, end_s = kit.week_shifts()[shift_index]
+    return sum(1 for e in run.events if e.kind == "part_completed" and start_s <= e.t_s < end_s)
+
+
+@lru_cache(maxsize=16)
+def question_outputs(seed: int) -> tuple[int, ...]:
+    """The true end-of-shift output of each of the grader's questions for `seed`."""
+    return tuple(shift_output(kit.simulated_run(q["week_seed"]), q["shift"]) for q in kit.prediction_questions(seed))
+
+
+# --- the archive --------------------------------------------------------------------------------------------
+
+
+def _authorize(action, arg1, arg2, database, trigger):
+    forbidden = (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_PRAGMA,
+                 sqlite3.SQLITE_CREATE_VTABLE, sqlite3.SQLITE_DROP_VTABLE)
+    return sqlite3.SQLITE_DENY if action in forbidden else sqlite3.SQLITE_OK
+
+
+def rebuilt_archive(schema) -> sqlite3.Connection:
+    """An in-memory database with the archive's declared tables, indexes, views and triggers (no ATTACH, no
+    PRAGMA, no virtual table, bounded work): the learner's DDL, never their file or code."""
+    expect(isinstance(schema, list) and all(isinstance(row, dict) for row in schema),
+           "the archive's schema was not recorded: run the cell unchanged")
+    order = {"table": 0, "index": 1, "view": 2, "trigger": 3}
+    rows = sorted((row for row in schema if row.get("type") in order), key=lambda row: order[row["type"]])
+    conn = sqlite3.connect(":memory:")
+    conn.set_authorizer(_authorize)
+    steps = [0]
+
+    def bounded() -> int:
+        steps[0] += 1
+        return int(steps[0] > SQL_STEP_LIMIT // 1000)
+
+    conn.set_progress_handler(bounded, 1000)
+    for row in rows:
+        sql = row.get("sql")
+        if not isinstance(sql, str) or not sql.lstrip().upper().startswith("CREATE"):
+            raise VerdictFailed(f"the archive's {row.get('type')} {row.get('name')!r} has no CREATE statement")
+        try:
+            conn.execute(sql)
+        except (sqlite3.Error, sqlite3.Warning) as error:
+            raise VerdictFailed(f"the archive's {row['type']} {row.get('name')!r} cannot be rebuilt ({error}): "
+                                "keep to plain tables, indexes and constraints") from None
+    return conn
+
+
+@VERDICTS.cell("lab_twin_build_archive_schema_test")
+def archive_schema(evidence: Evidence, variant: Variant) -> None:
+    """The archive refuses what would corrupt it: a repeated event, an unknown event kind, a missing time."""
+    conn = rebuilt_archive(evidence["schema"])
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for table in ("events", "states"):
+            expect(table in tables, f"no table {table!r}; the archive needs 'events' and 'states'")
+        columns = [column[0] for column in conn.execute("SELECT * FROM events LIMIT 0").description]
+        for column in ("timestamp", "kind", "machine", "part_id", "product", "reason"):
+            expect(column in columns, f"events: no column {column!r} (columns: {', '.join(columns)})")
+        row = {"timestamp": "2026-01-05T06:00:00.000Z", "kind": "part_released", "machine": None, "part_id": 1,
+               "product": "bracket", "reason": None}
+        insert = f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        count = "SELECT COUNT(*) FROM events"
+        try:
+            before = conn.execute(count).fetchone()[0]
+            for _ in range(2):
+                with contextlib.suppress(sqlite3.IntegrityError):
+                    conn.execute(insert, tuple(row.values()))
+            after = conn.execute(count).fetchone()[0]
+        except sqlite3.Error as error:
+            raise VerdictFailed(f"events: a well-formed event cannot be stored ({error})") from None
+        expect(after - before == 1, "events: a well-formed event was not stored once" if after == before else
+               "events: the same event inserted twice was stored twice: declare a key (PRIMARY KEY or UNIQUE) that "
+               "identifies an event, so a redelivered message cannot be stored twice")
+        for field, bad in (("kind", "part_teleported"), ("timestamp", None)):
+            attempt = dict(row, part_id=999_999, **{field: bad})
+            try:
+                conn.execute(insert, tuple(attempt.values()))
+            except sqlite3.IntegrityError:
+                continue
+            except sqlite3.Error as error:
+                raise VerdictFailed(f"events: inserting a row failed with {error}") from None
+            raise VerdictFailed(f"events: a row with {field} = {bad!r} was accepted: add a constraint "
+                                f"({'CHECK kind IN (...)' if field == 'kind' else 'NOT NULL'}) so bad data is "
+                                "refused")
+    finally:
+        conn.close()
+
+
+def _event_keys(frame: pd.DataFrame) -> pd.Series:
+    part = pd.to_numeric(frame["part_id"], errors="coerce").astype("Float64").round().astype("Int64")
+    return (frame["timestamp"].astype(str) + "|" + frame["kind"].astype(str) + "|"
+            + frame["machine"].astype(object).where(frame["machine"].notna(), "").astype(str) + "|"
+            + part.astype(str).replace("<NA>", ""))
+
+
+@VERDICTS.cell("lab_twin_build_archive_live_test")
+def archive_live(evidence: Evidence, variant: Variant) -> None:
+    """Every MES event of the live plant up to `until_s` is in the archive exactly once, and nothing else is."""
+    until_s, seed, archive = evidence["until_s"], evidence["live_seed"], evidence["events"]
+    expect(plaindata.is_finite_number(until_s) and until_s > 0,
+           "collected_until_s must be the plant time (s, > 0) the archive is complete up to")
+    expect(isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32,
+           "the live plant's seed was not recorded: run the cell unchanged")
+    expect(until_s <= kit.LOG_HOURS * 3600.0, "collected_until_s is longer than a working week")
+    expect(isinstance(archive, pd.DataFrame) and set(EVENT_KEY) <= set(archive.columns),
+           "the archive's events table lacks timestamp, kind, machine or part_id")
+    truth, _ = kit.mes_export(float(until_s), int(seed))
+    moments = pd.to_datetime(archive["timestamp"].astype(str), utc=True, errors="coerce")
+    expect(not moments.isna().any(), "events: some timestamps are not ISO 8601 times")
+    t_s = (moments - pd.Timestamp(load_plant().start)).dt.total_seconds()
+    archive = archive[(t_s <= until_s + 1e-6).to_numpy()]
+    archived, expected = _event_keys(archive).value_counts(), _event_keys(truth).value_counts()
+    duplicates = int((archived[archived > 1] - 1).sum())
+    missing = expected.index.difference(archived.index)
+    invented = archived.index.difference(expected.index)
+    expect(duplicates == 0, f"archive: {duplicates} event(s) stored more than once up to t={until_s:.0f} s")
+    expect(len(missing) == 0, f"archive: {len(missing)} of the plant's {len(expected)} events up to t={until_s:.0f} s "
+                              "are missing; fill the gap of the broker restart from the MES export")
+    expect(len(invented) == 0, f"archive: {len(invented)} event(s) the plant never sent")
+
+
+# --- the twin -----------------------------------------------------------------------------------------------
+
+
+@VERDICTS.cell("lab_twin_build_twin_state_test")
+def twin_state(evidence: Evidence, variant: Variant) -> None:
+    """twin_state(events, states, t_s), given the week's log up to t_s, mirrors the line's state at t_s."""
+    answers = evidence["answers"]
+    times = kit.twin_state_times(variant.seed)
+    expect(isinstance(answers, list) and len(answers) == len(times) and all(isinstance(a, dict) for a in answers),
+           "twin_state was not probed at each of the grader's moments: run the cell unchanged")
+    for t_s, answer in zip(times, answers, strict=True):
+        expect(plaindata.is_finite_number(answer.get("t_s")) and abs(answer["t_s"] - t_s) < 1e-6,
+               "twin_state was probed at moments other than the grader's: run the cell unchanged")
+        got = answer.get("answer")
+        expect(isinstance(got, dict) and "malformed" not in got and {"states", "wip"} <= set(got),
+               f"t={t_s:.0f} s: {got.get('malformed') if isinstance(got, dict) and 'malformed' in got else ''}"
+               " twin_state must return {'states': {station: state}, 'wip': {station: parts}}")
+        want = true_twin_state(variant.seed, t_s)
+        expect(got["states"] == want["states"], f"t={t_s:.0f} s: the machine states differ from the plant's "
+               "(the last change at or before t_s holds, for every station)")
+        wip = got["wip"]
+        expect(all(plaindata.is_finite_number(v) for v in wip.values()), f"t={t_s:.0f} s: 'wip' counts must be numbers")
+        got_wip = {k: int(v) for k, v in wip.items() if v != 0}
+        want_wip = {k: v for k, v in want["wip"].items() if v}
+        wrong = sorted(set(got_wip) | set(want_wip), key=str)
+        wrong = [k for k in wrong if got_wip.get(k, 0) != want_wip.get(k, 0)]
+        expect(not wrong, f"t={t_s:.0f} s: the parts counted at {', '.join(wrong)} differ from the plant's")
+
+
+@VERDICTS.cell("lab_twin_build_kpis_test")
+def shift_kpis(evidence: Evidence, variant: Variant) -> None:
+    """shift_kpis(events, states, start_s, end_s) gives good parts exactly, lead time within 1 s, OEE within 0.03."""
+    answers = evidence["answers"]
+    shifts = kit.kpi_shifts(variant.seed)
+    expect(isinstance(answers, list) and [a.get("shift") if isinstance(a, dict) else None for a in answers] == shifts,
+           "shift_kpis was not probed on the grader's shifts: run the cell unchanged")
+    for index, got in zip(shifts, answers, strict=True):
+        start_s, end_s = kit.week_shifts()[index]
+        where = f"shift {index} ({start_s / 3600:.0f} h to {end_s / 3600:.0f} h)"
+        for key in ("good_parts", "mean_lead_time_s", "oee"):
+            expect(plaindata.is_finite_number(got.get(key)), f"{where}: {key} is missing or not a finite number")
+        want = true_shift_kpis(variant.seed, index)
+        expect(got["good_parts"] == want["good_parts"], f"{where}: good_parts differs from the parts the plant "
+               "completed in the shift")
+        expect(abs(got["mean_lead_time_s"] - want["mean_lead_time_s"]) <= LEAD_TIME_TOLERANCE_S,
+               f"{where}: mean_lead_time_s differs from the plant's (release to completion, parts completed in the "
+               "shift)")
+        expect(abs(got["oee"] - want["oee"]) <= OEE_TOLERANCE,
+               f"{where}: OEE {got['oee']:.3f} is more than {OEE_TOLERANCE} off the plant's")
+
+
+def _predictions(values, count: int, what: str) -> np.ndarray:
+    expect(isinstance(values, list) and len(values) == count, f"{what}: not one prediction per question: run the "
+           "cell unchanged")
+    expect(all(plaindata.is_finite_number(v) for v in values), f"{what}: predict_shift_output returned something "
+           "that is not a finite number")
+    return np.asarray(values, dtype=float)
+
+
+@VERDICTS.cell("lab_twin_build_prediction_test")
+def predictions(evidence: Evidence, variant: Variant) -> None:
+    """On the grader's questions (weeks the kernel sees only up to the twin's last synchronisation), the mean
+    absolute error of the end-of-shift predictions is within the brief's budget for those shifts."""
+    outputs = np.asarray(question_outputs(variant.seed), dtype=float)
+    predicted = _predictions(evidence["predictions"], len(outputs), "end-of-shift output")
+    error, budget = float(np.abs(predicted - outputs).mean()), kit.error_budget(outputs)
+    expect(error <= budget, f"end-of-shift output: the mean absolute error over the grader's {len(outputs)} "
+           f"questions is {error:.1f} parts, more than the brief's budget for those shifts. Does the twin start "
+           "from the parts already made this shift and the machines' current state?")
+
+
+@VERDICTS.cell("lab_twin_build_sync_rate_test")
+def sync_rate(evidence: Evidence, variant: Variant) -> None:
+    """The learner's error curve is their predictor's on the week, and the chosen period is the longest one
+    whose error is within the week's budget."""
+    week = kit.simulated_run(variant.seed)
+    outputs = np.asarray([shift_output(week, index) for index in range(len(kit.week_shifts()))], dtype=float)
+    asked = outputs[[index for index, _ in kit.week_questions()]]
+    budget = kit.error_budget(outputs)
+    by_age = evidence["week_predictions"]
+    expect(isinstance(by_age, list) and len(by_age) == len(kit.SYNC_CANDIDATES_S),
+           "the predictor was not probed at each candidate period: run the cell unchanged")
+    truth = {period_s: float(np.abs(_predictions(values, len(asked), f"period {period_s:g} s") - asked).mean())
+             for period_s, values in zip(kit.SYNC_CANDIDATES_S, by_age, strict=True)}
+    curve = evidence["curve"]
+    expect(isinstance(curve, list) and all(isinstance(p, list) and len(p) == 2 for p in curve),
+           "SYNC_CURVE must map each candidate period (s) to a mean absolute error")
+    curve = {float(p): e for p, e in curve if plaindata.is_finite_number(p)}
+    for period_s, error in truth.items():
+        expect(period_s in curve, f"SYNC_CURVE: no entry for the period {period_s:g} s")
+        expect(plaindata.is_finite_number(curve[period_s]) and abs(curve[period_s] - error) <= CURVE_TOLERANCE,
+               f"SYNC_CURVE: the error at {period_s:g} s is not your predictor's mean absolute error with data "
+               "that old")
+    within = [period_s for period_s, error in truth.items() if error <= budget]
+    expect(bool(within), "no period keeps the error within the budget: improve the predictor first")
+    period = evidence["period_s"]
+    expect(plaindata.is_finite_number(period) and period == max(within),
+           "SYNC_PERIOD_S is not the longest candidate period within the budget (each synchronisation costs a "
+           "query to the MES: do not synchronise more often than needed, nor less than the budget allows)")

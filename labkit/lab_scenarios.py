@@ -1,0 +1,164 @@
+"""The learner's kit of lab_scenarios: the team's line model, the planning office's draft and the brief's figures.
+
+- `run_model(params, *, hours, seed, scenario=None)`: the team's model of the line. `params` is the form a learner
+  fitted in lab_model_line (conwip, mix, routings, process_times, stations; optionally `release_interval_s`, open
+  release); the model writes them as a plant file without calendar (it runs on planned production time, the MES
+  working clock) and runs factorylab's SimPy line on it, applying the scenario's setpoints (the commands the
+  plant accepts: conwip, speed, buffer) at t=0. Nothing of the hidden plant goes in: the model is exactly as good
+  as its parameters.
+- `draft_params(log)`: the planning office's quick model v1, fitted from the MES export with three mistakes a
+  hurried analyst makes (process times taken as finish - start on the working clock, so breakdowns during an
+  operation count as processing, all laws normal; scrap ignored; the mix of the sales plan, 50/50, instead of
+  the released parts'). The learner's acceptance test must find its gaps, the action plan correct them.
+- the brief's limits on improvements (IMPROVEMENT_LIMITS), target (TARGET_GAIN) and tolerances (MODEL_TOLERANCE).
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import simpy
+from scipy import stats
+
+from labkit.lab_model_line import ProductionLog
+from simulators.kpis import compute_kpis
+from simulators.line import Line, LineRun
+from simulators.plantfile import parse_plant
+
+SALES_PLAN_MIX = 0.5  # the planning office's share of each product (the sales plan, not the released parts)
+TARGET_GAIN = 0.10  # the customer's request: 10 % more good parts per working hour
+# What the brief allows an improvement to change, and how far (the plant's own command ranges are wider).
+IMPROVEMENT_LIMITS = {"conwip": (1, 12), "speed": (1.0, 1.15), "buffer_extra_places": 2}
+# How far a model's mean KPIs may sit from the plant's observed ones (relative, except utilisation: absolute).
+MODEL_TOLERANCE = {"throughput_per_hour": 0.03, "mean_cycle_time_s": 0.04, "mean_wip": 0.03, "utilisation": 0.03}
+MIN_REPLICATIONS = 5
+
+
+def model_plant(params: dict, *, source: str = "<line model>"):
+    """The line as the model sees it: a plant file written from `params`, on the working clock (no calendar)."""
+    stations = {}
+    for name, spec in params["stations"].items():
+        station = {"input_buffer": spec.get("buffer"), "scrap_rate": float(spec.get("scrap_rate") or 0.0)}
+        if spec.get("mtbf_hours"):
+            station["breakdowns"] = {"mtbf_hours": spec["mtbf_hours"], "mttr_hours": spec["mttr_hours"]}
+        stations[name] = station
+    products = {
+        product: {"mix": float(share) / sum(params["mix"].values()),
+                  "routing": [{"station": station, "time": params["process_times"][product][station]}
+                              for station in params["routings"][product]]}
+        for product, share in params["mix"].items()
+    }
+    release = {"policy": "conwip", "wip_cap": int(params["conwip"])}
+    if params.get("release_interval_s"):
+        release = {"policy": "open", "interarrival": {"dist": "exponential", "mean_s": params["release_interval_s"]}}
+    return parse_plant({"schema": "factorylab/plant/v1", "name": "line model", "stations": stations,
+                        "location": {"site": "model", "area": "model", "line": "model"}, "products": products,
+                        "release": release}, source)
+
+
+def run_model(params: dict, *, hours: float, seed: int, scenario: dict | None = None) -> dict:
+    """Simulate `hours` of planned production time of the line described by `params` with the scenario's
+    setpoints ({"conwip": n, "speed": {station: factor}, "buffer": {station: places}}) applied from the start;
+    return the KPIs in lab_model_line's form (throughput per working hour, mean cycle time in working seconds,
+    mean WIP, utilisation per station)."""
+    env = simpy.Environment()
+    plant = model_plant(params)
+    line = Line(env, plant, seed)
+    apply_scenario(line, scenario or {})
+    env.run(until=hours * 3600.0)
+    kpis = compute_kpis(LineRun(plant, seed, hours * 3600.0, line.state_log, line.events, line.setpoints))
+    return {"throughput_per_hour": kpis["throughput_per_hour"], "mean_cycle_time_s": kpis["mean_cycle_time_s"],
+            "mean_wip": kpis["mean_wip"],
+            "utilisation": {name: station["utilisation"] for name, station in kpis["stations"].items()}}
+
+
+def apply_scenario(line: Line, scenario: dict) -> None:
+    """Send a scenario's setpoints to a line as the plant's commands (they raise CommandError out of range)."""
+    unknown = set(scenario) - {"conwip", "speed", "buffer"}
+    if unknown:
+        raise ValueError(f"scenario: unknown setpoint(s) {sorted(unknown)}; the plant accepts conwip, speed, buffer")
+    if "conwip" in scenario:
+        line.set_conwip(scenario["conwip"])
+    for station, factor in scenario.get("speed", {}).items():
+        line.set_speed(station, factor)
+    for station, places in scenario.get("buffer", {}).items():
+        line.set_buffer(station, places)
+
+
+def draft_params(log: ProductionLog) -> dict:
+    """The planning office's model v1 (see the module docstring for its three mistakes)."""
+    events = log.events
+    setpoints = log.setpoints
+    stations_in_order = list(log.states["machine"].unique())
+    buffers = setpoints[setpoints["name"] == "buffer"].groupby("machine")["value"].last()
+    started = events[events["kind"] == "part_started"].set_index(["machine", "part_id"])
+    finished = events[events["kind"] == "part_finished"].set_index(["machine", "part_id"])["work_s"]
+    durations = started.join(finished.rename("end_s"), how="inner")
+    durations["duration_s"] = durations["end_s"] - durations["work_s"]
+    process_times: dict = {}
+    for (product, station), group in durations.reset_index().groupby(["product", "machine"]):
+        process_times.setdefault(product, {})[station] = {
+            "dist": "normal", "mean_s": round(float(group["duration_s"].mean()), 1),
+            "sd_s": round(float(group["duration_s"].std(ddof=1)), 1)}
+    completed = events[events["kind"] == "part_completed"]["part_id"]
+    routes = started.reset_index()
+    routes = routes[routes["part_id"].isin(completed)].groupby("part_id").agg(product=("product", "first"),
+                                                                                 route=("machine", tuple))
+    routings = {product: list(group["route"].mode()[0]) for product, group in routes.groupby("product")}
+    stations = {}
+    for name in stations_in_order:
+        mine = events[(events["machine"] == name) & (events["reason"] == "breakdown")]
+        starts = mine[mine["kind"] == "downtime_started"]["t_s"].to_numpy()
+        ends = mine[mine["kind"] == "downtime_ended"]["t_s"].to_numpy()
+        stations[name] = {
+            "buffer": int(buffers[name]),
+            "mtbf_hours": round(log.work_hours / len(starts), 2) if len(starts) else None,
+            "mttr_hours": round(float(np.mean(ends - starts[: len(ends)])) / 3600.0, 3) if len(ends) else None,
+            "scrap_rate": 0.0,
+        }
+    conwip = int(setpoints.loc[setpoints["name"] == "conwip", "value"].iloc[-1])
+    return {"conwip": conwip, "mix": dict.fromkeys(sorted(process_times), SALES_PLAN_MIX), "routings": routings,
+            "process_times": process_times, "stations": stations}
+
+
+def student_interval(values) -> tuple[float, float]:
+    """The 95 % Student-t interval of the mean of `values`."""
+    values = np.asarray(values, dtype=float)
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def tolerance_gaps(model_means: pd.Series, observed: pd.Series) -> pd.Series:
+    """Each KPI's gap in units of the brief's tolerance (1.0 = at the limit): relative for throughput, cycle
+    time and WIP, absolute for utilisations."""
+    gaps = {}
+    for name, target in observed.items():
+        if name.startswith("utilisation_"):
+            gaps[name] = abs(model_means[name] - target) / MODEL_TOLERANCE["utilisation"]
+        else:
+            gaps[name] = abs(model_means[name] / target - 1.0) / MODEL_TOLERANCE[name]
+    return pd.Series(gaps, dtype=float)
+
+
+def flatten(params: dict, prefix: str = "") -> dict[str, object]:
+    """A nested dict as dotted names -> values (lists and scalars are leaves): how the database stores them."""
+    flat = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def unflatten(flat: dict[str, object]) -> dict:
+    """The nested dict back from dotted names (the inverse of `flatten`)."""
+    nested: dict = {}
+    for name, value in flat.items():
+        *path, leaf = name.split(".")
+        here = nested
+        for key in path:
+            here = here.setdefault(key, {})
+        here[leaf] = value
+    return nested

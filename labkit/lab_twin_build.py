@@ -1,0 +1,261 @@
+"""The learner's kit of lab_twin_build: the plant's MES export, the shift calendar, and the probes of the hidden
+test cells.
+
+The plant plays "the real system" (RNCP bloc 4): learners never read its plant file. They get what its MES
+would give them: `production_log()`, the events and machine states of a working week (Monday 06:00 to Friday
+22:00), with the same timestamps as the live stream's payloads, so a live archive and an MES export share their
+keys; `mes_export(until_s)`, the export of the live plant the notebook collects from (the public practice
+plant, run in the kernel). When the notebook is graded, the week and the grader's questions are read from the
+learner's graded variant (`FACTORYLAB_VARIANT`), written on the grader's side from a seed the kernel never sees;
+otherwise they are simulated here from the practice seed (`learner_seed()`).
+
+The end-of-shift predictions are graded on *questions*: each question is a week of its own (its own seed,
+derived from the variant's) cut at the moment the twin last synchronised. The kernel receives only that cut
+log, never the rest of the shift it must predict; the grader simulates the rest and judges. The week's own
+`prediction_errors` and `error_budget` are for learning: they read the week's outputs from the week's log.
+"""
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from labkit.variant import graded_input
+from simulators.learner import learner_seed
+from simulators.line import LineRun, simulate
+from simulators.plantfile import load_plant
+from simulators.topics import timestamp
+
+LOG_HOURS = 112.0  # Monday 06:00 to Friday 22:00: the ten shifts of a working week
+SHIFT_S = 8 * 3600.0
+DAY_S = 24 * 3600.0
+QUERY_BEFORE_END_S = (5400.0, 3600.0, 1800.0)  # when the supervisor asks: 90, 60 and 30 min before the end
+SYNC_CANDIDATES_S = (60.0, 300.0, 900.0, 1800.0, 3600.0)
+# The brief's tolerance on the end-of-shift output (mean absolute error, parts): at most BUDGET_SHARE of the
+# planning forecast's error (one figure for every shift, blind to what happens in it), and never asked
+# below BUDGET_FLOOR_PARTS, the noise of a week whose shifts all look alike.
+BUDGET_SHARE = 0.65
+BUDGET_FLOOR_PARTS = 4.5
+TWIN_STATE_PROBES = 5  # moments of the week at which the twin's state is compared with the plant's
+KPI_PROBES = 3  # shifts of the week whose KPIs are compared with the plant's
+EVENT_COLUMNS = ["timestamp", "t_s", "kind", "machine", "part_id", "product", "reason"]
+STATE_COLUMNS = ["timestamp", "t_s", "machine", "state", "reason"]
+
+Predictor = Callable[[pd.DataFrame, pd.DataFrame, float], float]
+
+
+# --- the calendar ------------------------------------------------------------------------------------------
+
+
+def shift_window(t_s: float) -> tuple[float, float]:
+    """(start_s, end_s) of the shift running at `t_s` (the brief's calendar: 06:00-14:00, 14:00-22:00)."""
+    day_s = (t_s // DAY_S) * DAY_S
+    offset_s = t_s - day_s
+    start_s = day_s + (0.0 if offset_s < SHIFT_S else SHIFT_S)
+    return start_s, start_s + SHIFT_S
+
+
+def week_shifts(hours: float = LOG_HOURS) -> list[tuple[float, float]]:
+    """The shifts of the log, in order, as (start_s, end_s)."""
+    return [(day * DAY_S + k * SHIFT_S, day * DAY_S + (k + 1) * SHIFT_S)
+            for day in range(int(hours * 3600.0 // DAY_S) + 1) for k in (0, 1)
+            if day * DAY_S + (k + 1) * SHIFT_S <= hours * 3600.0]
+
+
+# --- the MES ------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def simulated_run(seed: int, hours: float = LOG_HOURS) -> LineRun:
+    """The line's run (events and states, no sensors) for `seed` over `hours` from Monday 06:00."""
+    return simulate(load_plant(), hours=float(hours), seed=int(seed))
+
+
+def mes_tables(run: LineRun, until_s: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The MES export (events, states) of `run`, rows at or before `until_s` only when given.
+
+    events: timestamp (UTC ISO, ms, as on the live stream), t_s (s from the start), kind, machine,
+    part_id, product, reason. states: timestamp, t_s, machine, state, reason.
+    """
+    until_s = float("inf") if until_s is None else until_s
+    start = run.plant.start
+    events = pd.DataFrame(
+        [(timestamp(start, e.t_s), round(e.t_s, 3), e.kind, e.machine, e.part_id, e.product, e.reason)
+         for e in run.events if e.t_s <= until_s],
+        columns=EVENT_COLUMNS,
+    ).astype({"part_id": "Int64"})
+    states = pd.DataFrame(
+        [(timestamp(start, s.t_s), round(s.t_s, 3), s.machine, s.state, s.reason)
+         for s in run.state_log if s.t_s <= until_s],
+        columns=STATE_COLUMNS,
+    )
+    return events, states
+
+
+def production_log() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The plant's MES export of a working week (events, states): the graded variant's when graded."""
+    events = graded_input("week_events", practice=lambda: _practice_week(learner_seed())[0])
+    states = graded_input("week_states", practice=lambda: _practice_week(learner_seed())[1])
+    return events.copy(), states.copy()
+
+
+def mes_export(until_s: float, seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The MES export of the live plant (seed `learner_seed()` unless given) from its start to `until_s`."""
+    seed = learner_seed() if seed is None else seed
+    return mes_tables(simulated_run(seed, until_s / 3600.0 + 0.01), until_s)
+
+
+@lru_cache(maxsize=2)
+def _practice_week(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return mes_tables(simulated_run(seed, LOG_HOURS))
+
+
+# --- what the week's log says about predictions (for learning: the week's outputs are in its log) --------------
+
+
+def shift_outputs(events: pd.DataFrame) -> np.ndarray:
+    """Good parts completed in each shift of the week, from the log."""
+    done = events.loc[events["kind"] == "part_completed", "t_s"].to_numpy()
+    return np.asarray([((done >= start_s) & (done < end_s)).sum() for start_s, end_s in week_shifts()], dtype=float)
+
+
+def week_questions(age_s: float = 0.0) -> list[tuple[int, float]]:
+    """(shift index, moment the twin last synchronised) of each question of the week, data `age_s` old."""
+    return [(index, end_s - before_s - age_s) for index, (_, end_s) in enumerate(week_shifts())
+            for before_s in QUERY_BEFORE_END_S]
+
+
+def prediction_errors(predict: Predictor, *, age_s: float = 0.0) -> np.ndarray:
+    """|predicted - actual| end-of-shift output at each question of the week (`production_log()`), the twin's
+    data being `age_s` old (its last synchronisation was `age_s` before the question)."""
+    events, states = production_log()
+    outputs = shift_outputs(events)
+    return np.abs(np.asarray(week_predictions(predict, age_s, (events, states))) - outputs[
+        [index for index, _ in week_questions(age_s)]])
+
+
+def week_predictions(predict: Predictor, age_s: float = 0.0, log=None) -> list[float]:
+    """`predict` at each question of the week, data `age_s` old (the order of `week_questions`)."""
+    events, states = production_log() if log is None else log
+    return [float(predict(events[events["t_s"] <= synced_s], states[states["t_s"] <= synced_s], synced_s))
+            for _, synced_s in week_questions(age_s)]
+
+
+def planning_forecast_error(outputs: np.ndarray) -> float:
+    """Mean absolute error of the planning forecast (the mean shift output, for every question)."""
+    outputs = np.asarray(outputs, dtype=float)
+    return float(np.abs(outputs - outputs.mean()).mean())
+
+
+def error_budget(outputs: np.ndarray | None = None) -> float:
+    """The largest mean absolute error (parts) the brief accepts from the twin for these shifts' outputs
+    (the week's, from `production_log()`, unless given)."""
+    outputs = shift_outputs(production_log()[0]) if outputs is None else outputs
+    return max(BUDGET_FLOOR_PARTS, BUDGET_SHARE * planning_forecast_error(outputs))
+
+
+# --- the grader's questions and probes ----------------------------------------------------------------------
+
+
+def _rng(seed: int, purpose: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), 0x7B1D, purpose])
+
+
+def twin_state_times(seed: int) -> list[float]:
+    """The moments of the week at which the twin's state is probed, chosen from `seed`."""
+    rng = _rng(seed, 1)
+    return sorted(round(float(t), 1) for t in rng.uniform(1800.0, LOG_HOURS * 3600.0 - 60.0, TWIN_STATE_PROBES))
+
+
+def kpi_shifts(seed: int) -> list[int]:
+    """The shifts of the week (by index) whose KPIs are probed, chosen from `seed`."""
+    return sorted(int(i) for i in _rng(seed, 2).choice(len(week_shifts()), KPI_PROBES, replace=False))
+
+
+def prediction_questions(seed: int) -> list[dict]:
+    """The grader's questions: for each, the seed of its own week, the shift asked about and the moment the
+    twin last synchronised (90, 60 or 30 min before that shift's end), chosen from `seed`."""
+    rng = _rng(seed, 3)
+    return [{"week_seed": int(rng.integers(1, 2**31 - 1)), "shift": index, "synced_s": end_s - before_s}
+            for index, (_, end_s) in enumerate(week_shifts()) for before_s in QUERY_BEFORE_END_S]
+
+
+@lru_cache(maxsize=2)
+def question_logs(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The logs the kernel gets for the questions of `seed`: each question's week cut at its `synced_s`, as
+    (events, states) with a `question` column (the question's index)."""
+    tables = []
+    for number, question in enumerate(prediction_questions(seed)):
+        events, states = mes_tables(simulated_run(question["week_seed"], LOG_HOURS), question["synced_s"])
+        tables.append((events.assign(question=number), states.assign(question=number)))
+    return (pd.concat([e for e, _ in tables], ignore_index=True),
+            pd.concat([s for _, s in tables], ignore_index=True))
+
+
+def probe_twin_state(twin_state: Callable) -> list[dict]:
+    """`twin_state` at the grader's moments, given the week's log up to each: plain data for `record`."""
+    events, states = production_log()
+    answers = []
+    for t_s in graded_input("twin_state_times", practice=lambda: twin_state_times(learner_seed())):
+        got = twin_state(events[events["t_s"] <= t_s], states[states["t_s"] <= t_s], t_s)
+        answers.append({"t_s": float(t_s), "answer": _plain_state(got)})
+    return answers
+
+
+def probe_shift_kpis(shift_kpis: Callable) -> list[dict]:
+    """`shift_kpis` on the grader's shifts, given the week's log up to each shift's end: plain data."""
+    events, states = production_log()
+    shifts = week_shifts()
+    answers = []
+    for index in graded_input("kpi_shifts", practice=lambda: kpi_shifts(learner_seed())):
+        start_s, end_s = shifts[int(index)]
+        got = shift_kpis(events[events["t_s"] <= end_s], states[states["t_s"] <= end_s], start_s, end_s)
+        answers.append({"shift": int(index), **{key: _number(dict(got).get(key))
+                                                for key in ("good_parts", "mean_lead_time_s", "oee")}})
+    return answers
+
+
+def probe_predictions(predict: Predictor) -> list[float]:
+    """`predict` on each of the grader's questions (its week cut at `synced_s`), in the questions' order."""
+    questions = graded_input("questions", practice=lambda: prediction_questions(learner_seed()))
+    events = graded_input("question_events", practice=lambda: question_logs(learner_seed())[0].copy())
+    states = graded_input("question_states", practice=lambda: question_logs(learner_seed())[1].copy())
+    by_question_events = dict(tuple(events.groupby("question", sort=False)))
+    by_question_states = dict(tuple(states.groupby("question", sort=False)))
+    predictions = []
+    for number, question in enumerate(questions):
+        mine_events = by_question_events.get(number, events.iloc[:0]).drop(columns="question").reset_index(drop=True)
+        mine_states = by_question_states.get(number, states.iloc[:0]).drop(columns="question").reset_index(drop=True)
+        predictions.append(_number(predict(mine_events, mine_states, float(question["synced_s"]))))
+    return predictions
+
+
+def archive_schema(conn) -> list[dict]:
+    """The archive's declared structure (`sqlite_master`: tables, indexes, triggers) as plain data."""
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
+    return [{"type": kind, "name": name, "tbl_name": table, "sql": sql} for kind, name, table, sql in rows]
+
+
+def archive_events(conn) -> pd.DataFrame:
+    """The archive's events table (timestamp, kind, machine, part_id, product, reason) as a DataFrame."""
+    events = pd.read_sql_query("SELECT timestamp, kind, machine, part_id, product, reason FROM events", conn)
+    return events.astype({"timestamp": "string", "kind": "string", "machine": "string", "part_id": "Float64",
+                          "product": "string", "reason": "string"})
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _plain_state(got) -> dict:
+    if not isinstance(got, dict) or not {"states", "wip"} <= set(got):
+        return {"malformed": f"twin_state returned {type(got).__name__}, not a dict with 'states' and 'wip'"}
+    try:
+        return {"states": {str(k): str(v) for k, v in dict(got["states"]).items()},
+                "wip": {str(k): _number(v) for k, v in dict(got["wip"]).items()}}
+    except (TypeError, ValueError):
+        return {"malformed": "'states' and 'wip' must be dicts keyed by station"}
