@@ -1,15 +1,20 @@
-"""The bad-submission corpus, graded in one cohort run: each case gets a clear status and message, earns no
-points it did not earn, and stops no other submission.
+"""The bad-submission and cheating corpus, graded in one cohort run: each case gets a clear status and message,
+earns no points it did not earn, and stops no other submission.
 
-In every hostile case `mean_rate` is wrong or missing, so both test cells must score zero; the control learner
-(`ok_control`) shows that the same run still grades a right answer. Where the platform has no user
-namespaces (see autograde.bwrap.sandbox_available) the network and file cases assert only what
-then holds: no points.
+In every hostile case `mean_rate` is wrong or missing, so both test cells must score exactly what the blank
+release scores (zero); the control learner (`ok_control`) shows that the same run still grades a right answer.
+The cheats are named by what they do (as nbgrader names its fixtures): silencing later cells, patching the
+evidence recorder or the testing libraries, objects equal to everything, silenced tracebacks, killing the
+parent, reading the secret and the solutions, writing the gradebook or the grader's environment, network,
+fork, memory and disk bombs, processes that outlive the kernel, and a submitted module named like the
+kernel's launcher. Tampering that gains nothing is still flagged.
 """
 
 import json
 import os
 import socket
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -26,9 +31,10 @@ from grading_fixtures import (
 )
 from nbgrader.api import Gradebook
 
+from autograde.bwrap import sandbox_available
 from autograde.course import Course
 from autograde.grade import format_summary, grade
-from autograde.bwrap import sandbox_available
+from autograde.secret import secret_path
 
 STEAL = ("import glob\nfor path in glob.glob('{root}/**/*', recursive=True):\n"
          "    if path.endswith('.ipynb') or path.endswith('.db'):\n"
@@ -70,6 +76,31 @@ def _cases(course: Course, port: int) -> dict:
                           f"socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n" + RIGHT_RATE),
         "other_language": other_language,
         "own_loopback": answer(released, rate_function=OWN_LOOPBACK + RIGHT_RATE, rate_counts=RIGHT_COUNTS),
+        "input_transformer": answer(released, rate_function=PLAUSIBLE_RATE + "get_ipython().input_transformers_post"
+                                    ".append(lambda lines: ['pass\\n'])\n"),
+        "patched_recorder": answer(released, rate_function=PLAUSIBLE_RATE + "import labkit.evidence\n"
+                                   "labkit.evidence.record = lambda *args, **kwargs: None\n"),
+        "patched_testing": answer(released, rate_function=PLAUSIBLE_RATE + "import numpy.testing, pandas.testing\n"
+                                  "numpy.testing.assert_allclose = lambda *a, **k: None\n"
+                                  "pandas.testing.assert_frame_equal = lambda *a, **k: None\n"),
+        "always_equal": answer(released, rate_function=ALWAYS_EQUAL),
+        "silenced_tracebacks": answer(released, rate_function=WRONG_RATE + "get_ipython().set_custom_exc("
+                                      "(BaseException,), lambda *args, **kwargs: None)\n"),
+        "kill_parent": answer(released, rate_function=WRONG_RATE + "import os, signal\n"
+                              "os.kill(os.getppid(), signal.SIGKILL)\n"),
+        "read_secret": answer(released, rate_function=WRONG_RATE + f"print(open({str(secret_path(course.root))!r})"
+                              ".read())\n"),
+        "write_gradebook": answer(released, rate_function=WRONG_RATE + "import sqlite3\n"
+                                  f"db = sqlite3.connect({str(course.root / 'gradebook.db')!r})\n"
+                                  "db.execute('UPDATE grade SET auto_score = 99'); db.commit()\n"),
+        "write_grader_env": answer(released, rate_function=WRONG_RATE + f"open({str(PLANTED)!r}, 'w').write('x')\n"),
+        "fork_bomb": answer(released, rate_function=WRONG_RATE + FORK_BOMB),
+        "disk_bomb": answer(released, rate_function=WRONG_RATE + "with open('filler', 'wb') as out:\n"
+                            "    for _ in range(400):\n        out.write(b'x' * 2**20)\n"),
+        "outlive_kernel": answer(released, rate_function=WRONG_RATE + "import subprocess\n"
+                                 f"subprocess.Popen(['sleep', '{SURVIVOR}'], start_new_session=True)\n"),
+        "launcher_module": [("ipykernel_launcher.py", f"open({str(PLANTED)!r}, 'w').write('x')\n"),
+                            (f"{LAB}.ipynb", answer(released, rate_function=WRONG_RATE))],
     }
 
 
@@ -81,10 +112,34 @@ def corpus(released_course, tmp_path_factory):
         server.bind(("127.0.0.1", 0))
         server.listen()
         for learner, content in _cases(course, server.getsockname()[1]).items():
-            name, content = content if isinstance(content, tuple) else (f"{LAB}.ipynb", content)
-            submit(course, learner, content, name=name)
+            files = content if isinstance(content, list) else [
+                content if isinstance(content, tuple) else (f"{LAB}.ipynb", content)]
+            for name, data in files:
+                submit(course, learner, data, name=name)
         outcomes = grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
     return {outcome.learner: outcome for outcome in outcomes}, course
+
+
+# The cheats' helpers: a mean_rate that passes the visible self-check only (a cheat silencing the hidden
+# part would gain the points if the kernel decided them); one whose result equals everything; a bounded fork
+# bomb (each child sleeps, so they pile up until the process limit); a file planted beside the grader's
+# interpreter; a survivor's marker.
+PLAUSIBLE_RATE = "def mean_rate(counts, period_s):\n    return 3.0\n"
+ALWAYS_EQUAL = """class AlwaysEqual(float):
+    def __eq__(self, other):
+        return True
+    __hash__ = float.__hash__
+def mean_rate(counts, period_s):
+    return AlwaysEqual(0)
+"""
+FORK_BOMB = """import os, time
+for _ in range(5000):
+    if os.fork() == 0:
+        time.sleep(120)
+        os._exit(0)
+"""
+PLANTED = Path(sys.prefix) / "factorylab-planted-by-a-kernel.txt"
+SURVIVOR = "4321"
 
 
 # A lab may run its own broker or SMTP server on 127.0.0.1 (the alerts lab does): the kernel's loopback is its
@@ -115,7 +170,9 @@ def test_the_control_submission_is_graded_in_the_same_run(corpus):
 @pytest.mark.parametrize("learner", [
     "invalid_json", "empty_file", "wrong_name", "deleted_cells", "reordered_cells", "edited_tests", "infinite_loop",
     "hung_kernel", "memory_bomb", "output_flood", "import_error", "sys_exit", "os_exit", "read_solution", "network",
-    "other_language"])
+    "other_language", "input_transformer", "patched_recorder", "patched_testing", "always_equal",
+    "silenced_tracebacks", "kill_parent", "read_secret", "write_gradebook", "write_grader_env", "fork_bomb",
+    "disk_bomb", "outlive_kernel", "launcher_module"])
 def test_no_hostile_submission_scores_a_point(corpus, learner):
     outcomes, course = corpus
     assert outcomes[learner].score == 0.0
@@ -140,6 +197,9 @@ def test_no_hostile_submission_scores_a_point(corpus, learner):
     ("other_language", "flagged", "written for the 'R' kernel"),
     ("import_error", "ok", None),
     ("sys_exit", "ok", None),
+    ("input_transformer", "flagged", "rate_function_test: the cell completed without recording its evidence"),
+    ("patched_recorder", "flagged", "rate_function_test: the cell completed without recording its evidence"),
+    ("launcher_module", "flagged", "left out of grading: ipykernel_launcher.py"),
 ])
 def test_each_case_gets_a_clear_status_and_message(corpus, learner, status, message):
     outcome = corpus[0][learner]
@@ -168,6 +228,26 @@ def test_kernels_see_neither_the_course_nor_the_network(corpus):
     assert "0 files seen" in printed
     network = nbformat.read(course.autograded / "network" / LAB / f"{LAB}.ipynb", as_version=4)
     assert any(o.get("ename") in ("OSError", "ConnectionRefusedError") for o in network.cells[1].outputs)
+
+
+def test_cheats_change_nothing_outside_their_sandbox(corpus):
+    """No file planted beside the grader's Python, no process left behind, the control's grade intact."""
+    course = corpus[1]
+    assert not PLANTED.exists()
+    survivors = [entry for entry in os.scandir("/proc") if entry.name.isdigit()
+                 and _cmdline(entry.path) == f"sleep\0{SURVIVOR}"]
+    assert survivors == []
+    assert _auto_scores(course, "ok_control") == {"rate_function_test": 2.0, "rate_counts_test": 1.0}
+    secret = secret_path(course.root).read_text()
+    autograded = "".join(path.read_text(errors="ignore") for path in course.autograded.rglob("*.ipynb"))
+    assert secret.strip() not in autograded
+
+
+def _cmdline(proc: str) -> str:
+    try:
+        return Path(proc, "cmdline").read_text().rstrip("\0")
+    except OSError:
+        return ""
 
 
 def test_every_submission_is_in_the_gradebook_with_every_cell(corpus):
