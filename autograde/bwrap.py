@@ -6,7 +6,8 @@ Inside, a learner's kernel sees only what is bound here, and nothing else exists
   the grader's own packages (`autograde`, `factorylab`) are covered by empty folders wherever they would be
   found, so `import autograde` fails in the kernel;
 - read-only at `/variant`: the learner's graded variant (data and the grader's inputs, no seed, no truth);
-- read-write: the working copy `/lab`, a tmpfs of `quota_bytes` filled from the staging folder at start;
+- read-write: the working copy `/lab` (also `/tmp`), a tmpfs of `quota_bytes` filled from the staging folder
+  at start, and a small `/dev/shm`; the root and `/dev` are remounted read-only;
 - no network (an empty network namespace), its own PID, IPC, UTS and cgroup namespaces, a new session (no
   terminal to inject into), every capability dropped (nothing can be mounted, unmounted or remounted), and
   `--die-with-parent`: when the grader's worker or the bwrap process goes, every process inside dies with it.
@@ -98,12 +99,13 @@ def sandbox_command(*, stage: Path, variant: Path | None, quota_bytes: int, env:
     """The full bwrap command line running `command` in the sandbox, in `/lab` filled from `stage`."""
     args = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             *system_binds(), *python_binds(),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            "--size", str(quota_bytes), "--tmpfs", WORKDIR,
+            "--proc", "/proc", "--dev", "/dev", "--size", str(16 * 2**20), "--tmpfs", "/dev/shm",
+            "--remount-ro", "/dev",
+            "--size", str(quota_bytes), "--tmpfs", WORKDIR, "--symlink", WORKDIR, "/tmp",
             "--ro-bind", str(stage), STAGE_DIR]
     if variant is not None:
         args += ["--ro-bind", str(variant), VARIANT_DIR]
-    args += ["--chdir", WORKDIR, "--clearenv"]
+    args += ["--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
     # Fill the working copy, then become the kernel.

@@ -1,5 +1,5 @@
 """Sub-commands for evaluators and trainers: `coverage`, `report`, and the grading verbs `release`, `grade`,
-`feedback`, `export`.
+`feedback`, `export`, `similarity`.
 
 Each handler only turns parsed arguments into a call of the keyword-only function that does the work
 (`build_coverage`, `build_report`), and takes its defaults from that function, so the command line and the
@@ -21,6 +21,8 @@ from autograde.grade import format_summary
 from autograde.grade import grade as grade_cohort
 from autograde.release import release as release_labs
 from autograde.sandbox import DEFAULT_LIMITS, Limits
+from autograde.similarity import format_table, write_csv
+from autograde.similarity import similarity as find_similar
 
 
 def _default(function, name: str):
@@ -73,7 +75,7 @@ def _report(args) -> int:
 
 
 def _register_grading(commands: argparse._SubParsersAction) -> None:
-    """The trainer's grading verbs: release, grade, feedback, export (autograde/release.py, grade.py...)."""
+    """The trainer's grading verbs: release, grade, feedback, export, similarity (autograde/release.py...)."""
     from autograde.course import COURSE_ENV
 
     course_help = f"nbgrader course folder (default: ${COURSE_ENV}, else ~/.local/share/factorylab/course)"
@@ -121,6 +123,22 @@ def _register_grading(commands: argparse._SubParsersAction) -> None:
                         help="output folder (default: %(default)s)")
     export.set_defaults(handler=_export)
 
+    similarity = commands.add_parser(
+        "similarity", help="pairs of learners whose answers share much code, or share it with the solution",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compare the code of the answer cells of each learner's submitted notebook with every other\n"
+                    "learner's and with the reference solution (copydetect's winnowing: variable names and\n"
+                    "comments do not matter, the released stubs do not count). Notebooks are read, never run.\n"
+                    "The result is a list for the trainer to read, never an automatic penalty.",
+        epilog="example:\n  factorylab similarity lab1_prepare_data --threshold 0.6 --out similarity.csv")
+    similarity.add_argument("labs", nargs="*", metavar="LAB", help="labs to compare (default: every released lab)")
+    similarity.add_argument("--course", type=Path, metavar="DIR", help=course_help)
+    similarity.add_argument("--threshold", type=float, metavar="X", default=_default(find_similar, "threshold"),
+                            help="list a pair when this fraction of either answer's code is found in the other "
+                                 "(0 to 1, default: %(default)s)")
+    similarity.add_argument("--out", type=Path, metavar="FILE.csv", help="also write the pairs to this CSV file")
+    similarity.set_defaults(handler=_similarity)
+
 
 def _release(args) -> int:
     released = release_labs(labs_dir=args.labs_dir, course_dir=args.course, labs=args.labs, check=not args.no_check)
@@ -154,4 +172,12 @@ def _feedback(args) -> int:
 def _export(args) -> int:
     print("grades written to " + ", ".join(str(path) for path in export_grades(course_dir=args.course,
                                                                                out_dir=args.out)))
+    return 0
+
+
+def _similarity(args) -> int:
+    report = find_similar(course_dir=args.course, labs=args.labs, threshold=args.threshold)
+    print(format_table(report))
+    if args.out:
+        print(f"pairs written to {write_csv(report, args.out)}")
     return 0

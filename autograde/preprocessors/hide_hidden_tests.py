@@ -5,12 +5,16 @@ nbgrader's feedback is rendered from the autograded notebook, where the test cel
 a failing hidden test's traceback quotes its source, and its assertion message may give the answer away
 (nbgrader issue #917). In each test cell that had hidden tests, this step removes the hidden region, with
 nbgrader's own `ClearHiddenTests` code, and replaces the outputs with one neutral line saying whether the cell
-passed. The score shown beside the cell comes from the gradebook (nbgrader's `GetGrades`), untouched.
+passed, followed by the grader's verdict when it failed (written by autograde/verdicts/ to name the property
+that is wrong, never the expected value). The score shown beside the cell comes from the gradebook (nbgrader's
+`GetGrades`), untouched.
 """
 
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
+
+from autograde.preprocessors.judge import VERDICT_FAILED
 
 HIDDEN_FAILED = "A test in this cell failed. Its hidden part is not shown: check your answer against the task."
 HIDDEN_PASSED = "The hidden tests of this cell passed."
@@ -30,6 +34,8 @@ class HideHiddenTests(NbGraderPreprocessor):
             failed = any(out.output_type == "error"
                          or (out.output_type == "stream" and out.get("name") == "stderr")
                          for out in cell.get("outputs", []))
-            cell.outputs = [nbformat.v4.new_output("stream", name="stderr" if failed else "stdout",
-                                                   text=HIDDEN_FAILED if failed else HIDDEN_PASSED)]
+            verdicts = [out.evalue for out in cell.get("outputs", [])
+                        if out.output_type == "error" and out.get("ename") == VERDICT_FAILED]
+            text = HIDDEN_FAILED + "".join(f"\n{verdict}" for verdict in verdicts) if failed else HIDDEN_PASSED
+            cell.outputs = [nbformat.v4.new_output("stream", name="stderr" if failed else "stdout", text=text)]
         return cell, resources

@@ -1,0 +1,59 @@
+"""The sandbox's bubblewrap arguments, read back as data, and what a real sandbox lets a process see and do."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograde.bwrap import VARIANT_DIR, WORKDIR, sandbox_available, sandbox_command
+
+needs_bwrap = pytest.mark.skipif(not sandbox_available() and not os.environ.get("CI"),
+                                 reason="needs Debian's bubblewrap (CI installs it)")
+
+
+def _command(tmp_path: Path, script: str) -> list[str]:
+    stage, variant = tmp_path / "stage", tmp_path / "variant"
+    stage.mkdir(exist_ok=True)
+    variant.mkdir(exist_ok=True)
+    (stage / "given.txt").write_text("staged")
+    return sandbox_command(stage=stage, variant=variant, quota_bytes=8 * 2**20, env={"HOME": WORKDIR},
+                           command=[sys.executable, "-c", script])
+
+
+def test_the_arguments_isolate_everything_and_bind_only_what_the_kernel_needs(tmp_path):
+    args = _command(tmp_path, "pass")
+    for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--clearenv"):
+        assert flag in args
+    assert args[args.index("--cap-drop") + 1] == "ALL"
+    assert "--share-net" not in args
+    binds = [(args[i + 1], args[i + 2]) for i, arg in enumerate(args) if arg in ("--bind", "--ro-bind")]
+    assert not any(arg == "--bind" for arg in args), "nothing of the host is writable"
+    assert (str(tmp_path / "variant"), VARIANT_DIR) in binds
+    repository = Path(__file__).resolve().parents[1]
+    exposed = {Path(source) for source, _ in binds if Path(source).is_relative_to(repository)}
+    assert exposed <= {repository / "simulators", repository / "labkit", repository / ".venv"}, exposed
+    assert args[args.index(WORKDIR) - 3:args.index(WORKDIR)] == ["--size", str(8 * 2**20), "--tmpfs"]
+
+
+@needs_bwrap
+def test_a_sandboxed_process_sees_only_its_kit_and_cannot_escape(tmp_path):
+    script = "\n".join([
+        "import importlib.util, os, socket, subprocess",
+        "assert importlib.util.find_spec('autograde') is None or not importlib.util.find_spec('autograde.verdicts')",
+        "import simulators, labkit",
+        f"assert open('{WORKDIR}/given.txt').read() == 'staged'",
+        f"assert not os.path.exists('{Path(__file__).resolve().parents[1] / 'datasets'}')",
+        "assert not os.path.exists('/root/.ssh') and not os.path.exists('/home')",
+        "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\nexcept OSError:\n    pass\n"
+        "else:\n    raise SystemExit('network reachable')",
+        "assert subprocess.run(['umount', '/lab']).returncode != 0",
+        "for path in ('/usr/factorylab-test', '/factorylab-test', '/dev/factorylab-test'):\n    try:\n"
+        "        open(path, 'w')\n    except OSError:\n        pass\n    else:\n        raise SystemExit(path)",
+        "try:\n    open('/lab/fill', 'wb').write(b'x' * 16 * 2**20)\nexcept OSError:\n    print('quota')",
+        "print('ok')",
+    ])
+    done = subprocess.run(_command(tmp_path, script), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["quota", "ok"]
