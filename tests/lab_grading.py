@@ -3,8 +3,9 @@
 tests/test_labs.py already grades every lab's solution (full marks) and blank release (zero) with
 `release(check=True)`. The lab test files use this module for what is particular to their lab: deliberately
 wrong answers and the exact points they must lose, or the solution graded as several learners (each gets the
-graded variant the course's secret gives them). They go through the same pipeline as a cohort (`autograde.release.release`, then `autograde.grade.grade` on
-`submitted/<learner>/<lab>/`), so a test's points are the points a learner would get.
+graded variant the course's secret gives them). They go through the same pipeline as a cohort
+(`autograde.release.release`, then `autograde.grade.grade` on `submitted/<learner>/<lab>/`), so a test's points
+are the points a learner would get.
 """
 
 import copy

@@ -48,6 +48,8 @@ MIN_SAMPLES_PER_MINUTE = 30  # fewer samples in a minute: no mean for that minut
 KEEP_DEFECTS = ("ok", "drift", "late", "duplicate", "clock_jitter")
 REMOVE_DEFECTS = ("spike", "out_of_range", "stuck")
 MIN_REMOVED = 0.9  # share of each removable defect a filter must remove
+MIN_REMOVED_PER_SIGNAL = 0.75  # ... and of each signal's, where it has at least MIN_DEFECTS_PER_SIGNAL of them
+MIN_DEFECTS_PER_SIGNAL = 8
 MIN_KEPT = 0.98  # share of good samples a filter must keep
 MEAN_TOLERANCE_FRACTION = 1e-4  # a per-minute mean of the grader's readings: exact up to rounding (× span)
 PUBLISHED_TOLERANCE_FRACTION = 0.005  # a published value may be rounded for the dashboard (× span)
@@ -193,8 +195,9 @@ def select(evidence: Evidence, variant: Variant) -> None:
                         f"{_examples(early, 'timestamp')}")
     expect(late.empty, f"select_targets keeps {len(late)} rows stamped at or after the period's end, e.g. "
                        f"{_examples(late, 'timestamp')}: the period is [start, end), its end excluded")
-    expect(len(selected) <= len(wanted) or not selected.duplicated().any(),
-           "select_targets repeats rows: filter the rows of `readings`, do not add any")
+    expect(len(selected) <= len(wanted),
+           "select_targets returns more rows than the requested signals sent in the period: filter the rows of "
+           "`readings`, do not add any")
     expect(len(selected) >= len(wanted),
            "select_targets drops messages of the requested signals in the period: select only (keep duplicates, "
            "late and bad messages: the next step cleans them), and keep a reading stamped exactly at the start")
@@ -256,6 +259,13 @@ def _check_clean(clean: Any, seed: int, name: str = "clean_readings") -> None:
             expect(removed >= MIN_REMOVED,
                    f"{name} keeps {int(kept[hit].sum())} of the {int(hit.sum())} {what} of its input (removes "
                    f"{removed:.0%}, at least {MIN_REMOVED:.0%} expected): {hint}")
+            signals = [merged.loc[hit, "machine"], merged.loc[hit, "sensor"]]
+            per_signal = kept[hit].groupby(signals).agg(["mean", "size"])
+            weak = per_signal[(per_signal["size"] >= MIN_DEFECTS_PER_SIGNAL)
+                              & (1 - per_signal["mean"] < MIN_REMOVED_PER_SIGNAL)]
+            expect(weak.empty,
+                   f"{name} keeps too many {what} of {'/'.join(weak.index[0]) if len(weak) else ''} (at least "
+                   f"{MIN_REMOVED_PER_SIGNAL:.0%} of each signal's expected): {hint}")
     late = merged["defect"] == "late"
     if late.any():
         expect(kept[late].mean() >= MIN_KEPT,
