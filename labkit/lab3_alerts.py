@@ -6,7 +6,6 @@ learner's engine, e-mail and MQTT functions and alarm panel on the inputs the gr
 (`labkit.variant.graded_input`), returning what they did as plain data for the grader to judge.
 """
 
-import json
 import queue
 import time
 from typing import Any
@@ -300,8 +299,3 @@ def probe_panel(panel_class, rule_class) -> dict:
         shown.append({"light": str(panel.light.value), "sound": bool(panel.sound.value),
                       "autoplay": bool(getattr(panel.sound, "autoplay", False))})
     return {"thresholds": str(panel.thresholds.value), "shown": shown}
-
-
-def as_json_text(value: Any) -> str:
-    """`value` as JSON text (for printing a probe's result while you work)."""
-    return json.dumps(value, indent=1, default=str)

@@ -1,23 +1,42 @@
-"""lab2_dashboard: its checks accept the solution and reject typical wrong dashboards; its release hides the tests.
+"""lab2_dashboard: its verdicts accept the solution and reject typical wrong dashboards; its release hides the tests.
 
-The solution under test is the notebook's own (its solution cells are executed here), so the notebook and
-these tests cannot drift apart.
+The solution under test is the notebook's own (its solution cells are executed here), so the notebook and these
+tests cannot drift apart. Its artefacts are recorded as the hidden cells do (labkit.lab2_dashboard's probes) on
+the practice variant, through plain data, and judged by autograde.verdicts.lab2_dashboard; the end-to-end test
+grades versions of the notebook through the real pipeline, each learner on a secret variant.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
 import nbformat
 import pytest
-from lab_grading import release_lab
+from lab_grading import grade_variants, release_lab, solution_with
 
 from autograde.catalogue import load_catalogue
-from autograde.checks import lab2_dashboard as checks
-from autograde.criteria_tags import read_graded_cells, validate_lab_tags
+from autograde.criteria_tags import AUTO, read_graded_cells, validate_lab_tags
+from autograde.variants import practice_variant
+from autograde.verdicts import Evidence, VerdictFailed
+from autograde.verdicts import lab2_dashboard as verdicts
+from labkit import lab2_dashboard as kit
+from labkit import plaindata
 from simulators.learner import load_dataset
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "labs" / "lab2_dashboard" / "lab2_dashboard.ipynb"
 LAB = "lab2_dashboard"
+PRACTICE = practice_variant(LAB)
+RIGHT_SIGNALS = {"cnc_vibration": [("cnc", "vibration")], "cnc_spindle_temperature": [("cnc", "spindle_temperature")],
+                 "power_by_machine": [(m, "spindle_power" if m == "cnc" else "power")
+                                      for m in ("saw", "cnc", "deburr", "wash", "inspect")],
+                 "latest_values": [("cnc", "coolant_pressure"), ("deburr", "air_pressure"),
+                                   ("inspect", "air_pressure")]}
+
+
+@pytest.fixture(autouse=True)
+def practice_plant(monkeypatch):
+    monkeypatch.delenv("FACTORYLAB_SEED", raising=False)
+    monkeypatch.delenv("FACTORYLAB_VARIANT", raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +60,17 @@ def sensors():
     return load_dataset().sensors
 
 
+def judge(grade_id: str, variant=PRACTICE, **artefacts) -> None:
+    """Judge artefacts as the grader decodes them (plain data on the way)."""
+    decoded = {name: plaindata.decode(name, *plaindata.encode(name, value)) for name, value in artefacts.items()}
+    verdicts.VERDICTS.cells[grade_id](Evidence(grade_id, decoded), variant)
+
+
+# --- the kit --------------------------------------------------------------------------------------------
+
 def test_recorded_stream_starts_with_retained_states_and_is_deterministic():
-    first = checks.recorded_messages(start_min=60, minutes=2)
-    assert first == checks.recorded_messages(start_min=60, minutes=2)
+    first = kit.recorded_messages(start_min=60, minutes=2)
+    assert first == kit.recorded_messages(start_min=60, minutes=2)
     assert [m.topic.rsplit("/", 1)[1] for m in first[:5]] == ["_state"] * 5
     readings = [json.loads(m.payload) for m in first if not m.topic.endswith("/_state")]
     assert len(readings) > 2 * 60 * 19  # 20 sensors at 1 Hz, a few lost
@@ -58,52 +85,95 @@ def test_recorded_stream_starts_with_retained_states_and_is_deterministic():
     ({"value": -0.1, "quality": "good"}, False),
 ])
 def test_keep_reading_keeps_good_values_within_range(payload, kept):
-    assert checks.keep_reading(payload, 0.0, 25.0) is kept
+    assert kit.keep_reading(payload, 0.0, 25.0) is kept
 
 
-def test_the_solution_passes_every_check(solution, sensors):
-    checks.check_representations(dict(checks.REPRESENTATIONS))
-    checks.check_signals({"cnc_vibration": [("cnc", "vibration")],
-                          "cnc_spindle_temperature": [("cnc", "spindle_temperature")],
-                          "power_by_machine": [(m, "spindle_power" if m == "cnc" else "power")
-                                               for m in ("saw", "cnc", "deburr", "wash", "inspect")],
-                          "latest_values": [("cnc", "coolant_pressure"), ("deburr", "air_pressure"),
-                                            ("inspect", "air_pressure")]}, sensors)
-    checks.check_layout(solution["Dashboard"](sensors), sensors)
-    checks.check_replayed_values(solution["Dashboard"])
-    checks.check_feed(solution["make_feed"], solution["Dashboard"])
+def test_every_autograded_cell_has_a_verdict_and_the_notebook_imports_no_grader_code():
+    tests = {cell.grade_id for cell in read_graded_cells(NOTEBOOK) if cell.mode == AUTO}
+    assert tests == set(verdicts.VERDICTS.cells)
+    assert "autograde" not in NOTEBOOK.read_text()
+    assert "import autograde" not in Path(kit.__file__).read_text()
+
+
+def test_graded_inputs_change_the_gauge_range_and_the_windows():
+    graded = verdicts.grader_inputs(dataclasses.replace(PRACTICE, learner="ada", seed=4242))
+    practice = verdicts.grader_inputs(PRACTICE)
+    assert graded["replay_windows"] != practice["replay_windows"]
+    vibration = lambda s: s[(s.machine == "cnc") & (s.kind == "vibration")].high.iloc[0]  # noqa: E731
+    assert vibration(graded["layout_sensors"]) != vibration(practice["layout_sensors"])
+
+
+# --- the verdicts on the solution -----------------------------------------------------------------------
+
+def test_the_solution_passes_every_verdict(solution, sensors):
+    judge("lab2_dashboard_representations_test", representations=dict(verdicts.REPRESENTATIONS))
+    judge("lab2_dashboard_signals_test", signals=RIGHT_SIGNALS)
+    judge("lab2_dashboard_layout_test", layout=kit.probe_layout(solution["Dashboard"]))
+    judge("lab2_dashboard_replay_test", shown=kit.probe_replay(solution["Dashboard"]))
+    judge("lab2_dashboard_feed_test", feed=kit.probe_feed(solution["make_feed"]))
+
+
+def test_the_solution_passes_on_a_graded_variant_s_inputs(solution, monkeypatch, tmp_path):
+    """The kernel reads the variant folder the preparer wrote; the verdicts judge against the same variant."""
+    variant = dataclasses.replace(PRACTICE, learner="ada", seed=4242)
+    folder = tmp_path / "variant"
+    verdicts.prepare(variant, folder)
+    monkeypatch.setenv("FACTORYLAB_VARIANT", str(folder))
+    judge("lab2_dashboard_layout_test", variant, layout=kit.probe_layout(solution["Dashboard"]))
+    judge("lab2_dashboard_replay_test", variant, shown=kit.probe_replay(solution["Dashboard"]))
+    judge("lab2_dashboard_feed_test", variant, feed=kit.probe_feed(solution["make_feed"]))
 
 
 def test_a_gauge_for_an_evolution_is_refused_with_the_brief_s_need():
-    wrong = {**checks.REPRESENTATIONS, "cnc_spindle_temperature": "gauge"}
-    with pytest.raises(AssertionError, match=r"cnc_spindle_temperature: 'gauge' does not fit.*evolved"):
-        checks.check_representations(wrong)
+    wrong = {**verdicts.REPRESENTATIONS, "cnc_spindle_temperature": "gauge"}
+    with pytest.raises(VerdictFailed, match=r"cnc_spindle_temperature: 'gauge' does not fit.*evolved"):
+        judge("lab2_dashboard_representations_test", representations=wrong)
 
 
-def test_signals_missing_the_cnc_power_sensor_are_refused(sensors):
-    signals = {"cnc_vibration": [("cnc", "vibration")], "cnc_spindle_temperature": [("cnc", "spindle_temperature")],
-               "power_by_machine": [(m, "power") for m in ("saw", "deburr", "wash", "inspect")],
-               "latest_values": [("cnc", "coolant_pressure"), ("deburr", "air_pressure"), ("inspect", "air_pressure")]}
-    with pytest.raises(AssertionError, match=r"power_by_machine.*missing \[\('cnc', 'spindle_power'\)\]"):
-        checks.check_signals(signals, sensors)
+def test_signals_missing_the_cnc_power_sensor_are_refused():
+    signals = {**RIGHT_SIGNALS, "power_by_machine": [(m, "power") for m in ("saw", "deburr", "wash", "inspect")]}
+    with pytest.raises(VerdictFailed, match=r"power_by_machine'\]: 1 pair\(s\) missing"):
+        judge("lab2_dashboard_signals_test", signals=signals)
 
 
-def test_a_gauge_without_the_alarm_limit_is_refused(solution, sensors):
-    dashboard = solution["Dashboard"](sensors)
-    dashboard.figures["cnc_vibration"].data[0].gauge.threshold.value = None
-    with pytest.raises(AssertionError, match="alarm limit"):
-        checks.check_layout(dashboard, sensors)
+def test_a_gauge_without_the_alarm_limit_is_refused(solution):
+    class NoLimit(solution["Dashboard"]):
+        def __init__(self, sensors):
+            super().__init__(sensors)
+            self.figures["cnc_vibration"].data[0].gauge.threshold.value = None
+
+    with pytest.raises(VerdictFailed, match="alarm limit"):
+        judge("lab2_dashboard_layout_test", layout=kit.probe_layout(NoLimit))
 
 
-def test_a_trend_without_unit_is_refused(solution, sensors):
-    dashboard = solution["Dashboard"](sensors)
-    dashboard.figures["cnc_spindle_temperature"].update_layout(yaxis_title_text="temperature")
-    with pytest.raises(AssertionError, match="°C"):
-        checks.check_layout(dashboard, sensors)
+def test_a_gauge_range_typed_in_is_refused_on_the_grader_s_metadata(solution, monkeypatch, tmp_path):
+    """A range typed in for the practice plant fits its metadata, not the one the grader builds the dashboard from."""
+    class TypedRange(solution["Dashboard"]):
+        def __init__(self, sensors):
+            super().__init__(sensors)
+            self.figures["cnc_vibration"].data[0].gauge.axis.range = [0, 25]
+
+    judge("lab2_dashboard_layout_test", layout=kit.probe_layout(TypedRange))  # right for the practice plant
+    variant = dataclasses.replace(PRACTICE, learner="ada", seed=4242)
+    folder = tmp_path / "variant"
+    verdicts.prepare(variant, folder)
+    monkeypatch.setenv("FACTORYLAB_VARIANT", str(folder))
+    with pytest.raises(VerdictFailed, match="read from the sensor metadata"):
+        judge("lab2_dashboard_layout_test", variant, layout=kit.probe_layout(TypedRange))
+
+
+def test_a_trend_without_unit_is_refused(solution):
+    class NoUnit(solution["Dashboard"]):
+        def __init__(self, sensors):
+            super().__init__(sensors)
+            self.figures["cnc_spindle_temperature"].update_layout(yaxis_title_text="temperature")
+
+    with pytest.raises(VerdictFailed, match="°C"):
+        judge("lab2_dashboard_layout_test", layout=kit.probe_layout(NoUnit))
 
 
 def test_a_dashboard_keeping_the_last_arrived_value_is_refused(solution):
-    """The replay ends with a late reading: overwriting the newest value with it shows on the gauge."""
+    """Each replayed window ends with a late reading: overwriting the newest value with it shows on the gauge."""
     class LastArrived(solution["Dashboard"]):
         def update(self, topic, payload):
             super().update(topic, payload)
@@ -111,8 +181,9 @@ def test_a_dashboard_keeping_the_last_arrived_value_is_refused(solution):
             if pair is not None:
                 self.latest[pair] = (self.latest[pair][0], payload["value"])
 
-    with pytest.raises(AssertionError, match=r"vibration gauge: shows 0\.123"):
-        checks.check_replayed_values(LastArrived, windows=[(60, 2)])
+    with pytest.raises(VerdictFailed, match=r"first replayed window: the CNC vibration gauge: shows 0\.123, which is "
+                                            r"not the newest"):
+        judge("lab2_dashboard_replay_test", shown=kit.probe_replay(LastArrived))
 
 
 def test_lights_in_the_wrong_colour_are_refused(solution):
@@ -122,16 +193,16 @@ def test_lights_in_the_wrong_colour_are_refused(solution):
             for machine, light in self.lights.items():
                 light.value = f"<b>{machine}: {self.states.get(machine)}</b>"
 
-    with pytest.raises(AssertionError, match="site's colour"):
-        checks.check_replayed_values(Monochrome, windows=[(60, 2)])
+    with pytest.raises(VerdictFailed, match="site's colour"):
+        judge("lab2_dashboard_replay_test", shown=kit.probe_replay(Monochrome))
 
 
 def test_a_feed_redrawing_faster_than_asked_is_refused(solution):
     def eager_feed(dashboard, *, max_refresh_hz, clock):
         return solution["make_feed"](dashboard, max_refresh_hz=2 * max_refresh_hz, clock=clock)
 
-    with pytest.raises(AssertionError, match="at most 2 per second"):
-        checks.check_feed(eager_feed, solution["Dashboard"])
+    with pytest.raises(VerdictFailed, match="more often than max_refresh_hz=2"):
+        judge("lab2_dashboard_feed_test", feed=kit.probe_feed(eager_feed))
 
 
 def test_a_feed_without_the_filter_is_refused(solution):
@@ -145,9 +216,17 @@ def test_a_feed_without_the_filter_is_refused(solution):
                 dashboard.refresh()
         return feed
 
-    with pytest.raises(AssertionError, match="keep_reading"):
-        checks.check_feed(unfiltered_feed, solution["Dashboard"])
+    with pytest.raises(VerdictFailed, match="keep_reading"):
+        judge("lab2_dashboard_feed_test", feed=kit.probe_feed(unfiltered_feed))
 
+
+def test_a_live_gauge_that_never_moves_is_refused():
+    with pytest.raises(VerdictFailed, match="did not change"):
+        judge("lab2_dashboard_live_test", live={"gauge": [2.5, 2.5], "lights": {"cnc": "cnc: running"}})
+    judge("lab2_dashboard_live_test", live={"gauge": [2.5, 2.7], "lights": {"cnc": "cnc: running"}})
+
+
+# --- the notebook and its release -----------------------------------------------------------------------
 
 def test_the_notebook_is_stored_clean_and_tagged_for_every_criterion_of_competence_2():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
@@ -161,10 +240,27 @@ def test_the_notebook_is_stored_clean_and_tagged_for_every_criterion_of_competen
     assert sum(mode == "auto" for mode in modes.values()) == 6
 
 
-# --- the definition of done (test_labs.py grades the solution and the blank release through the grader) ---------
-
-
 def test_the_release_holds_no_hidden_test(tmp_path):
     course = release_lab(tmp_path / "course", LAB)
     released = (course.release / LAB / f"{LAB}.ipynb").read_text()
-    assert "BEGIN HIDDEN TESTS" not in released and "check_replayed_values(Dashboard)\n" not in released
+    assert "BEGIN HIDDEN TESTS" not in released and "record(" not in released
+
+
+@pytest.mark.slow
+def test_grading_the_solution_and_typical_mistakes(tmp_path):
+    """The solution scores full marks for two learners (two secret variants); each mistake costs its cell."""
+    graded = grade_variants(tmp_path / "course", LAB, {
+        "ada": lambda versions: versions.source,
+        "bob": lambda versions: versions.source,
+        "late": solution_with("lab2_dashboard_class", "if pair not in self.latest or when >= self.latest[pair][0]:",
+                              "if True:"),
+        "typed": solution_with("lab2_dashboard_class", '"axis": {"range": [vib_low, vib_high]}',
+                               '"axis": {"range": [0, 25]}'),
+    })
+    assert graded.variant("ada").seed != graded.variant("bob").seed
+    for learner in ("ada", "bob"):
+        scores = graded.auto_scores(learner)
+        assert all(score == maximum for score, maximum in scores.values()), (learner, scores)
+    lost = {learner: {grade_id for grade_id, (score, maximum) in graded.auto_scores(learner).items()
+                      if score < maximum} for learner in ("late", "typed")}
+    assert lost == {"late": {"lab2_dashboard_replay_test"}, "typed": {"lab2_dashboard_layout_test"}}

@@ -1,4 +1,4 @@
-"""lab_scenarios: its model and checks accept the truth and refuse typical mistakes; the notebook grades right."""
+"""lab_scenarios: its model and verdicts accept the truth and refuse typical mistakes; the notebook grades right."""
 
 import copy
 import json
@@ -10,38 +10,51 @@ import pytest
 from lab_grading import grade_variants, solution_with
 
 from autograde.catalogue import load_catalogue
-from autograde.checks import lab_model_line
-from autograde.checks import lab_scenarios as checks
 from autograde.criteria_tags import validate_lab_tags
+from autograde.variants import practice_variant
+from autograde.verdicts import Evidence, VerdictFailed
+from autograde.verdicts import lab_model_line as model_line
+from autograde.verdicts import lab_scenarios as verdicts
+from labkit import lab_scenarios as kit
+from labkit import plaindata
+from labkit.lab_model_line import distribution_moments, kpi_table, plant_params, plant_variant
 
 LAB = "lab_scenarios"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
-SEED = 7
+VARIANT = practice_variant(LAB)
+SEED = VARIANT.seed
 SEEDS = [101, 102, 103, 104, 105]
 HOURS = 40.0  # short runs: the database checks do not depend on the horizon
 
 
 @pytest.fixture(scope="module")
 def log():
-    return lab_model_line.production_log(SEED)
+    return model_line.truth_log(SEED)
 
 
 @pytest.fixture(scope="module")
 def corrected(log):
     """The draft with every parameter re-estimated from the log the way lab_model_line teaches (true laws)."""
-    params = checks.draft_params(log)
-    plant = lab_model_line.plant_variant(SEED)
-    params["process_times"] = {product.name: {step.station: {"dist": step.time.kind, **step.time.params}
-                                              for step in product.routing} for product in plant.products.values()}
-    params["mix"] = lab_model_line.reference_mix(log)
-    for station, values in lab_model_line.reference_reliability(log).items():
+    params = kit.draft_params(log)
+    params["process_times"] = plant_params(plant_variant(SEED))["process_times"]
+    params["mix"] = model_line.reference_mix(log)
+    for station, values in model_line.reference_reliability(log).items():
         params["stations"][station].update(values)
     return params
 
 
 def _runs(params, scenario=None, hours=HOURS):
-    return pd.DataFrame([lab_model_line.kpi_table(checks.run_model(params, hours=hours, seed=s, scenario=scenario))
-                         for s in SEEDS])
+    return pd.DataFrame([kpi_table(kit.run_model(params, hours=hours, seed=s, scenario=scenario)) for s in SEEDS])
+
+
+def judge(grade_id, **artefacts):
+    """The verdict of `grade_id` on artefacts as the grader decodes them."""
+    decoded = {name: plaindata.decode(name, *plaindata.encode(name, value)) for name, value in artefacts.items()}
+    verdicts.VERDICTS.cells[grade_id](Evidence(grade_id, decoded), VARIANT)
+
+
+def observed_kpis(log):
+    return kpi_table(kit.observed_kpis(log))
 
 
 SCHEMA = """
@@ -56,9 +69,9 @@ CREATE TABLE results (test_id TEXT REFERENCES tests(test_id), kpi TEXT, n INTEGE
 """
 
 
-def _record(db, test_id, campaign, params, scenario, runs, observed=None, *, interval=checks.student_interval,
+def _record(db, test_id, campaign, params, scenario, runs, observed=None, *, interval=kit.student_interval,
             hours=HOURS):
-    flat = {**checks.flatten(params, "model."), **checks.flatten(scenario or {}, "scenario.")}
+    flat = {**kit.flatten(params, "model."), **kit.flatten(scenario or {}, "scenario.")}
     db.execute("INSERT INTO tests VALUES (?, ?, ?, ?)", (test_id, campaign, f"test {test_id}", "v1"))
     db.executemany("INSERT INTO parameters VALUES (?, ?, ?)", [(test_id, k, json.dumps(v)) for k, v in flat.items()])
     db.execute("INSERT INTO conditions VALUES (?, ?, ?, ?, ?)", (test_id, len(SEEDS), hours, json.dumps(SEEDS),
@@ -75,10 +88,10 @@ def _record(db, test_id, campaign, params, scenario, runs, observed=None, *, int
 def database(tmp_path_factory, log, corrected):
     """A right database: the draft's acceptance, a baseline and the CNC-speed improvement on the corrected model."""
     path = tmp_path_factory.mktemp("db") / "simulation_results.sqlite"
-    observed = lab_model_line.kpi_table(lab_model_line.reference_observed_kpis(log))
+    observed = observed_kpis(log)
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
-        _record(db, "ACC-01", "acceptance", checks.draft_params(log), None, _runs(checks.draft_params(log)), observed)
+        _record(db, "ACC-01", "acceptance", kit.draft_params(log), None, _runs(kit.draft_params(log)), observed)
         # Scenarios as long as the export: the improvement check asks for it.
         hours = log.work_hours
         _record(db, "SCN-00", "scenario", corrected, None, _runs(corrected, hours=hours), hours=hours)
@@ -88,39 +101,39 @@ def database(tmp_path_factory, log, corrected):
 
 
 def test_the_model_is_deterministic_and_obeys_the_scenario_setpoints(corrected):
-    once = checks.run_model(corrected, hours=HOURS, seed=3)
-    assert checks.run_model(corrected, hours=HOURS, seed=3) == once
-    faster = checks.run_model(corrected, hours=HOURS, seed=3, scenario={"speed": {"cnc": 1.15}})
+    once = kit.run_model(corrected, hours=HOURS, seed=3)
+    assert kit.run_model(corrected, hours=HOURS, seed=3) == once
+    faster = kit.run_model(corrected, hours=HOURS, seed=3, scenario={"speed": {"cnc": 1.15}})
     assert faster["throughput_per_hour"] > once["throughput_per_hour"] * 1.05
-    assert checks.run_model(corrected, hours=HOURS, seed=3, scenario={"conwip": 9})["mean_wip"] == pytest.approx(9)
+    assert kit.run_model(corrected, hours=HOURS, seed=3, scenario={"conwip": 9})["mean_wip"] == pytest.approx(9)
 
 
 def test_flatten_and_unflatten_are_inverse_and_keep_lists_whole(corrected):
-    flat = checks.flatten(corrected, "model.")
+    flat = kit.flatten(corrected, "model.")
     assert flat["model.routings.bracket"] == corrected["routings"]["bracket"]
     assert "model.stations.cnc.mtbf_hours" in flat
-    assert checks.unflatten(flat)["model"] == corrected
+    assert kit.unflatten(flat)["model"] == corrected
 
 
 def test_the_draft_fails_acceptance_by_far_and_a_table_that_accepts_everything_fails(log):
-    draft = checks.draft_params(log)
+    draft = kit.draft_params(log)
     assert draft["mix"] == {"bracket": 0.5, "housing": 0.5}
     assert all(station["scrap_rate"] == 0.0 for station in draft["stations"].values())
-    observed = lab_model_line.kpi_table(lab_model_line.reference_observed_kpis(log))
+    observed = observed_kpis(log)
     runs = _runs(draft)
     table = pd.DataFrame({"observed": observed, "model_mean": runs.mean()})
-    table["ci_low"], table["ci_high"] = zip(*[checks.student_interval(runs[k]) for k in table.index], strict=True)
-    table["gap"] = checks.tolerance_gaps(table["model_mean"], observed)
+    table["ci_low"], table["ci_high"] = zip(*[kit.student_interval(runs[k]) for k in table.index], strict=True)
+    table["gap"] = kit.tolerance_gaps(table["model_mean"], observed)
     table["accepted"] = table["gap"] <= 1.0
-    checks.check_acceptance(table, runs, log)
+    judge("scenarios_acceptance_test", acceptance=table, replications=runs)
     table["accepted"] = True
-    with pytest.raises(AssertionError, match="verdict of throughput_per_hour"):
-        checks.check_acceptance(table, runs, log)
+    with pytest.raises(VerdictFailed, match="verdict of throughput_per_hour"):
+        judge("scenarios_acceptance_test", acceptance=table, replications=runs)
 
 
 def test_a_right_database_passes_schema_and_content_checks(database, log):
-    checks.check_database_schema(database)
-    checks.check_database_content(database, log)
+    judge("scenarios_database_schema_test", **kit.database_evidence(database))
+    judge("scenarios_database_content_test", **kit.database_evidence(database))
 
 
 def test_a_database_without_primary_keys_or_foreign_keys_fails(tmp_path):
@@ -128,14 +141,16 @@ def test_a_database_without_primary_keys_or_foreign_keys_fails(tmp_path):
     with sqlite3.connect(loose) as db:
         db.executescript(SCHEMA.replace("PRIMARY KEY (test_id, replication, kpi)", "UNIQUE (test_id, replication, kpi)"
                                         ))
-    with pytest.raises(AssertionError, match="primary key of runs"):
-        checks.check_database_schema(loose)
+    with pytest.raises(VerdictFailed, match="primary key of runs"):
+        judge("scenarios_database_schema_test", **kit.database_evidence(loose))
     no_reference = tmp_path / "no_reference.sqlite"
     with sqlite3.connect(no_reference) as db:
         db.executescript(SCHEMA.replace("parameters (test_id TEXT REFERENCES tests(test_id)", "parameters (test_id TEXT"
                                         ))
-    with pytest.raises(AssertionError, match=r"parameters\.test_id must be a FOREIGN KEY"):
-        checks.check_database_schema(no_reference)
+    with pytest.raises(VerdictFailed, match=r"parameters\.test_id must be a FOREIGN KEY"):
+        judge("scenarios_database_schema_test", **kit.database_evidence(no_reference))
+    with pytest.raises(VerdictFailed, match="database file is missing"):
+        judge("scenarios_database_schema_test", **kit.database_evidence(tmp_path / "absent.sqlite"))
 
 
 def test_normal_intervals_and_rounded_parameters_in_the_database_fail(tmp_path, log, corrected):
@@ -143,15 +158,15 @@ def test_normal_intervals_and_rounded_parameters_in_the_database_fail(tmp_path, 
         mean, half = values.mean(), 1.96 * values.std(ddof=1) / len(values) ** 0.5
         return mean - half, mean + half
 
-    observed = lab_model_line.kpi_table(lab_model_line.reference_observed_kpis(log))
+    observed = observed_kpis(log)
     runs = _runs(corrected)
     wrong_ci = tmp_path / "normal.sqlite"
     with sqlite3.connect(wrong_ci) as db:
         db.executescript(SCHEMA)
         _record(db, "ACC-01", "acceptance", corrected, None, runs, observed, interval=normal)
         _record(db, "SCN-00", "scenario", corrected, None, runs)
-    with pytest.raises(AssertionError, match="Student-t"):
-        checks.check_database_content(wrong_ci, log, reproduce=False)
+    with pytest.raises(VerdictFailed, match="Student-t"):
+        judge("scenarios_database_content_test", **kit.database_evidence(wrong_ci))
     rounded = copy.deepcopy(corrected)
     rounded["process_times"]["bracket"]["cnc"]["mean_s"] = round(rounded["process_times"]["bracket"]["cnc"]["mean_s"])
     unreproducible = tmp_path / "rounded.sqlite"
@@ -159,46 +174,63 @@ def test_normal_intervals_and_rounded_parameters_in_the_database_fail(tmp_path, 
         db.executescript(SCHEMA)
         _record(db, "ACC-01", "acceptance", corrected, None, runs, observed)
         _record(db, "SCN-00", "scenario", rounded, None, runs)  # the runs came from other parameters
-    with pytest.raises(AssertionError, match=r"rerun from the database"):
-        checks.check_database_content(unreproducible, log)
+    with pytest.raises(VerdictFailed, match=r"rerun from the database"):
+        judge("scenarios_database_content_test", **kit.database_evidence(unreproducible))
 
 
-def test_an_action_plan_needs_three_owned_dated_actions():
+def test_an_action_plan_needs_three_owned_dated_actions(corrected):
     plan = pd.DataFrame({"action": ["A1", "A2", "A3"], "objective": ["times", "mix", "breakdowns"],
                          "deadline": ["2026-02-06", "2026-02-06", "2026-02-13"], "owner": ["methods", "planning", ""]})
-    with pytest.raises(AssertionError, match="empty owner"):
-        checks.check_action_plan(plan)
+    with pytest.raises(VerdictFailed, match="empty owner"):
+        judge("scenarios_correction_test", action_plan=plan, corrected_params=corrected)
     plan.loc[2, "owner"] = "maintenance"
-    checks.check_action_plan(plan)
-    with pytest.raises(AssertionError, match="at least 3 actions"):
-        checks.check_action_plan(plan.iloc[:2])
+    judge("scenarios_correction_test", action_plan=plan, corrected_params=corrected)
+    with pytest.raises(VerdictFailed, match="at least 3 actions"):
+        judge("scenarios_correction_test", action_plan=plan.iloc[:2], corrected_params=corrected)
     plan.loc[0, "deadline"] = "soon"
-    with pytest.raises(AssertionError, match="not a date"):
-        checks.check_action_plan(plan)
+    with pytest.raises(VerdictFailed, match="not a date"):
+        judge("scenarios_correction_test", action_plan=plan, corrected_params=corrected)
 
 
-def test_the_corrected_model_passes_and_one_with_exponential_laws_fails(log, corrected):
-    checks.check_correction(corrected, log)
+PLAN = pd.DataFrame({"action": ["A1", "A2", "A3"], "objective": ["times", "mix", "breakdowns"],
+                     "deadline": ["2026-02-06", "2026-02-06", "2026-02-13"],
+                     "owner": ["methods", "planning", "upkeep"]})
+
+
+def test_a_corrected_model_with_exponential_laws_or_the_uncorrected_draft_fails_when_the_grader_reruns_it(log,
+                                                                                                      corrected):
     exponential = copy.deepcopy(corrected)
     for steps in exponential["process_times"].values():
         for station, law in steps.items():
-            steps[station] = {"dist": "exponential", "mean_s": lab_model_line.distribution_moments(law)[0]}
-    with pytest.raises(AssertionError, match="still outside the tolerance"):
-        checks.check_correction(exponential, log)
+            steps[station] = {"dist": "exponential", "mean_s": distribution_moments(law)[0]}
+    with pytest.raises(VerdictFailed, match="still outside the tolerance"):
+        judge("scenarios_correction_test", action_plan=PLAN, corrected_params=exponential)
+    # A plan that claims the gaps closed while the parameters are still the draft's: the rerun decides.
+    with pytest.raises(VerdictFailed, match="still outside the tolerance"):
+        judge("scenarios_correction_test", action_plan=PLAN.assign(max_gap=[0.5, 0.4, 0.3]),
+              corrected_params=kit.draft_params(log))
+    with pytest.raises(VerdictFailed, match="cannot run them"):
+        judge("scenarios_correction_test", action_plan=PLAN, corrected_params={"conwip": 6})
 
 
-def test_the_cnc_speed_improvement_holds_on_the_plant_and_setpoints_beyond_the_brief_fail(database, log):
-    checks.check_improvement({"speed": {"cnc": 1.12}}, "SCN-00", "SCN-01", database, log)
-    with pytest.raises(AssertionError, match=r"speed of cnc must stay in \[1.0, 1.15\]"):
-        checks.check_improvement_limits({"speed": {"cnc": 1.3}}, log)
-    with pytest.raises(AssertionError, match="buffer of cnc at most 8"):
-        checks.check_improvement_limits({"buffer": {"cnc": 12}}, log)
-    with pytest.raises(AssertionError, match=r"scenario\.\* parameters are not the improvement's"):
-        checks.check_improvement({"speed": {"cnc": 1.15}}, "SCN-00", "SCN-01", database, log)
+def test_the_cnc_speed_improvement_holds_on_the_plant_and_setpoints_beyond_the_brief_fail(database):
+    tables = kit.database_evidence(database)
+
+    def improvement(setpoints):
+        judge("scenarios_improvement_test", improvement=setpoints, baseline_test="SCN-00", improvement_test="SCN-01",
+              **tables)
+
+    improvement({"speed": {"cnc": 1.12}})
+    with pytest.raises(VerdictFailed, match=r"speed of cnc must stay in \[1.0, 1.15\]"):
+        improvement({"speed": {"cnc": 1.3}})
+    with pytest.raises(VerdictFailed, match="buffer of cnc: at most 2 places more"):
+        improvement({"buffer": {"cnc": 12}})
+    with pytest.raises(VerdictFailed, match=r"scenario\.\* parameters are not the improvement's"):
+        improvement({"speed": {"cnc": 1.15}})
 
 
 def test_raising_the_conwip_cap_gains_almost_nothing_on_the_plant_and_lengthens_lead_times():
-    truth = checks.plant_gain(SEED, {"conwip": 10}, replications=2)
+    truth = verdicts.plant_gain(SEED, {"conwip": 10}, replications=2)
     assert truth["gain"] < 0.02 and truth["cycle_time_ratio"] > 1.3
 
 
@@ -210,12 +242,23 @@ def test_the_lab_tags_cover_its_criteria():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The solution, except that the corrected model's process times are exponential (the wrong distribution)."""
-    exponential = solution_with("scenarios_correction_answer",
-                                'model["process_times"][product][station] = fit_law(group["net_s"])',
+    """The solution as two learners (two secret variants), and as a learner whose corrected model's process times
+    are exponential (the wrong distribution)."""
+    right = 'model["process_times"][product][station] = fit_law(group["net_s"])'
+    exponential = solution_with("scenarios_correction_answer", right,
                                 'model["process_times"][product][station] = '
                                 '{"dist": "exponential", "mean_s": float(group["net_s"].mean())}')
-    return grade_variants(tmp_path_factory.mktemp("course"), LAB, {"exponential": exponential})
+    solution = solution_with("scenarios_correction_answer", right, right)
+    return grade_variants(tmp_path_factory.mktemp("course"), LAB,
+                          {"ada": solution, "bob": solution, "exponential": exponential})
+
+
+@pytest.mark.slow
+def test_the_solution_scores_full_marks_on_two_secret_variants(graded):
+    assert graded.variant("ada").seed != graded.variant("bob").seed
+    for learner in ("ada", "bob"):
+        scores = graded.auto_scores(learner)
+        assert len(scores) == 5 and all(score == full for score, full in scores.values()), (learner, scores)
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
-"""lab_twin_improve: its checks grade gaps, the twin's fidelity, the monitoring plan, the test plan's setpoints
-and the dashboards against the plant's truth; a twin built with the wrong process-time law loses the fidelity and
-setpoint points (tests/test_labs.py grades the lab's solution and blank release through the grader)."""
+"""lab_twin_improve: its verdicts judge gaps, the twin's fidelity, the monitoring plan, the test plan's setpoints
+and the dashboards against the plant's truth on the grader's side; a twin built with the wrong process-time law
+loses the fidelity and setpoint points (tests/test_labs.py grades the lab's solution and blank release through
+the grader)."""
 
 import copy
 from pathlib import Path
@@ -8,26 +9,31 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from lab_grading import cell_by_id
+from lab_grading import cell_by_id, grade_variants, solution_with
 
-from autograde.checks import lab_twin_improve as checks
-from autograde.checks.lab_model_line import distribution_moments
 from autograde.criteria_tags import AUTO, read_graded_cells
+from autograde.variants import Variant, practice_variant
+from autograde.verdicts import Evidence, VerdictFailed
+from autograde.verdicts import lab_twin_improve as verdicts
+from labkit import lab_twin_improve as kit
+from labkit.lab_model_line import distribution_moments
 
 LAB = "lab_twin_improve"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
 SOLUTION_CELLS = ("gaps", "recalibrate", "action_plan", "monitoring", "dashboards")
+PRACTICE = practice_variant(LAB)
 
 
 @pytest.fixture(scope="module")
-def seed7():
+def practice_env():
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FACTORYLAB_SEED", "7")
+        patch.delenv("FACTORYLAB_SEED", raising=False)
+        patch.delenv("FACTORYLAB_VARIANT", raising=False)
         yield
 
 
 @pytest.fixture(scope="module")
-def solution(seed7):
+def solution(practice_env):
     """The source notebook's solution: its setup cell, solution cells and the given cells they need."""
     notebook = nbformat.read(SOURCE, as_version=4)
     namespace: dict = {}
@@ -45,6 +51,10 @@ def solution(seed7):
     return namespace
 
 
+def judge(grade_id: str, variant: Variant = PRACTICE, **artefacts) -> None:
+    verdicts.VERDICTS.cells[f"{LAB}_{grade_id}"](Evidence(f"{LAB}_{grade_id}", artefacts), variant)
+
+
 def exponential_cnc(params: dict) -> dict:
     """The wrong law: the CNC's process times exponential (same means), as a hasty fit would make them."""
     wrong = copy.deepcopy(params)
@@ -58,27 +68,37 @@ def exponential_cnc(params: dict) -> dict:
 
 def test_the_stale_twin_differs_from_the_log_on_exactly_three_process_times():
     for seed in (7, 11):
-        gaps = checks.reference_gaps(seed, checks.twin_params(seed))
-        assert gaps["significant"].sum() == checks.STALE_PAIRS
+        gaps = verdicts.reference_gaps(seed)
+        assert gaps["significant"].sum() == kit.STALE_PAIRS
         assert gaps.loc[~gaps["significant"], "gap"].abs().max() < 0.04
 
 
-def test_twin_params_are_deterministic_per_seed_and_differ_between_seeds():
-    assert checks.twin_params(7) == checks.twin_params(7)
-    assert checks.twin_params(7)["process_times"] != checks.twin_params(11)["process_times"]
+def test_stale_twins_are_deterministic_per_seed_and_differ_between_seeds():
+    assert kit.stale_twin(7) == kit.stale_twin(7)
+    assert kit.stale_twin(7)["process_times"] != kit.stale_twin(11)["process_times"]
 
 
-def test_the_plant_trial_shares_the_logs_breakdowns():
-    events, _ = checks.plant_trial(dict(checks.CURRENT_SETPOINTS), seed=7)
-    from autograde.checks.lab_twin_build import production_log
-    log, _ = production_log(7)
+def test_the_graded_variant_gives_the_kernel_its_week_and_twin_and_no_seed(tmp_path, monkeypatch):
+    variant = Variant(LAB, "someone", 987654321)
+    verdicts.prepare(variant, tmp_path)
+    monkeypatch.setenv("FACTORYLAB_VARIANT", str(tmp_path))
+    assert kit.twin_params() == kit.stale_twin(variant.seed)
+    events, _ = kit.production_log()
+    pd.testing.assert_frame_equal(events, verdicts.week_log(variant.seed)[0])
+    assert kit.dashboard_cuts(variant.seed) == kit.graded_input("dashboard_cuts", practice=list)
+    assert str(variant.seed) not in "".join(path.read_bytes().decode("latin-1") for path in tmp_path.rglob("*.json"))
+
+
+def test_the_practice_trial_shares_the_logs_breakdowns(practice_env):
+    events, _ = kit.plant_trial(dict(kit.CURRENT_SETPOINTS))
+    log, _ = kit.production_log()
     assert list(events["kind"].head(200)) == list(log["kind"].head(200))
     assert (events["kind"] == "part_completed").sum() == (log["kind"] == "part_completed").sum()
 
 
 def test_working_seconds_count_shifts_without_breaks():
-    assert checks.working_seconds(0.0, checks.LOG_HOURS * 3600.0) == 10 * (8 * 3600.0 - 900.0)
-    assert checks.working_seconds(3 * 3600.0, 5 * 3600.0) == 2 * 3600.0 - 900.0  # 09:00-11:00, the break out
+    assert kit.working_seconds(0.0, kit.LOG_HOURS * 3600.0) == 10 * (8 * 3600.0 - 900.0)
+    assert kit.working_seconds(3 * 3600.0, 5 * 3600.0) == 2 * 3600.0 - 900.0  # 09:00-11:00, the break out
 
 
 # --- gaps, recalibration, action plan ---------------------------------------------------------------------
@@ -86,31 +106,46 @@ def test_working_seconds_count_shifts_without_breaks():
 
 def test_the_solution_gaps_pass_and_a_gross_process_time_fails(solution):
     gaps = solution["GAPS"]
-    checks.check_gaps(gaps, seed=7)
+    judge("gaps_test", gaps=gaps.reset_index())
     gross = gaps.copy()
     gross["plant_mean_s"] = gross["plant_mean_s"] * 1.08  # breakdowns and stops left in
-    with pytest.raises(AssertionError, match="count only the station's up time"):
-        checks.check_gaps(gross, seed=7)
+    with pytest.raises(VerdictFailed, match="count only the station's up time"):
+        judge("gaps_test", gaps=gross.reset_index())
+    with pytest.raises(VerdictFailed, match="no row for"):
+        judge("gaps_test", gaps=gaps.reset_index().iloc[1:])
+
+
+def test_the_practice_gaps_do_not_pass_for_another_variant(solution):
+    with pytest.raises(VerdictFailed, match="GAPS"):
+        judge("gaps_test", Variant(LAB, "someone", 11), gaps=solution["GAPS"].reset_index())
 
 
 def test_the_recalibrated_twin_is_faithful_and_the_stale_or_exponential_one_is_not(solution):
     calibrated = solution["CALIBRATED"]
-    checks.check_twin_fidelity(calibrated)
-    with pytest.raises(AssertionError, match="recalibrate every significant process time"):
-        checks.check_twin_fidelity(solution["TWIN"])
-    with pytest.raises(AssertionError, match="with CONWIP 3"):
-        checks.check_twin_fidelity(exponential_cnc(calibrated))
+    judge("fidelity_test", params=calibrated)
+    with pytest.raises(VerdictFailed, match="stale twin's process times"):
+        judge("fidelity_test", params=solution["TWIN"])
+    with pytest.raises(VerdictFailed, match="with CONWIP 3"):
+        judge("fidelity_test", params=exponential_cnc(calibrated))
+
+
+def test_a_twin_with_absurd_parameters_is_refused_before_it_runs(solution):
+    fast = copy.deepcopy(solution["CALIBRATED"])
+    fast["process_times"]["bracket"]["cnc"] = {"dist": "constant", "value_s": 0.001}
+    with pytest.raises(VerdictFailed, match="far outside"):
+        judge("fidelity_test", params=fast)
+    with pytest.raises(VerdictFailed, match="params dict"):
+        judge("fidelity_test", params=[1, 2, 3])
 
 
 def test_an_action_plan_that_skips_a_significant_gap_fails(solution):
     plan = solution["ACTION_PLAN"]
-    checks.check_action_plan(plan, seed=7)
+    judge("action_plan_test", plan=plan)
     skipped = plan[plan["gap"] != plan["gap"].iloc[0]]
-    with pytest.raises(AssertionError, match="no action on the significant gap"):
-        checks.check_action_plan(skipped, seed=7)
-    undated = plan.assign(deadline="soon")
-    with pytest.raises(AssertionError, match="deadline must be a date"):
-        checks.check_action_plan(undated, seed=7)
+    with pytest.raises(VerdictFailed, match="significant gap of GAPS has no action"):
+        judge("action_plan_test", plan=skipped)
+    with pytest.raises(VerdictFailed, match="deadline must be a date"):
+        judge("action_plan_test", plan=plan.assign(deadline="soon"))
 
 
 # --- monitoring --------------------------------------------------------------------------------------------
@@ -118,16 +153,15 @@ def test_an_action_plan_that_skips_a_significant_gap_fails(solution):
 
 def test_the_monitoring_plan_passes_and_limits_from_the_standard_deviation_fail(solution):
     plan, log = solution["MONITORING_PLAN"], solution["MONITORING_LOG"]
-    checks.check_monitoring(plan, log, seed=7)
-    reference = solution["HOURLY"][solution["HOURLY"].index < 2 * checks.DAY_S]
+    judge("monitoring_test", plan=plan, log=log)
+    reference = solution["HOURLY"][solution["HOURLY"].index < 2 * kit.DAY_S]
     naive = copy.deepcopy(plan)
     sd = reference["good_parts"].std()
     naive["good_parts"].update(lcl=reference["good_parts"].mean() - 3 * sd, ucl=reference["good_parts"].mean() + 3 * sd)
-    with pytest.raises(AssertionError, match="mean moving range"):
-        checks.check_monitoring(naive, log, seed=7)
-    unflagged = log.assign(out_of_control=False)
-    with pytest.raises(AssertionError, match="out_of_control"):
-        checks.check_monitoring(plan, unflagged, seed=7)
+    with pytest.raises(VerdictFailed, match="mean moving range"):
+        judge("monitoring_test", plan=naive, log=log)
+    with pytest.raises(VerdictFailed, match="out_of_control is wrong"):
+        judge("monitoring_test", plan=plan, log=log.assign(out_of_control=False))
 
 
 # --- test plan and setpoints -------------------------------------------------------------------------------
@@ -137,8 +171,8 @@ def _test_plan(params: dict, seed: int = 7) -> tuple[pd.DataFrame, dict]:
     notebook = nbformat.read(SOURCE, as_version=4)
     namespace = {"SEED": seed}
     exec("import math\nimport numpy as np\nimport pandas as pd\nfrom scipy import stats\n"
-         "from autograde.checks.lab_twin_improve import CURRENT_SETPOINTS, SWEEPS, contribution_eur, good_parts, "
-         "twin_plant\n", namespace)
+         "from labkit.lab_twin_improve import CURRENT_SETPOINTS, SWEEPS, contribution_eur, good_parts, twin_plant\n",
+         namespace)
     source = cell_by_id(notebook, f"{LAB}_test_plan").source.split("started = ")[0]
     exec(compile(source, f"{LAB}:test_plan", "exec"), namespace)
     return namespace["run_test_plan"](params, replications=5)
@@ -147,25 +181,30 @@ def _test_plan(params: dict, seed: int = 7) -> tuple[pd.DataFrame, dict]:
 @pytest.mark.slow
 def test_setpoints_from_the_calibrated_twin_pass_and_from_the_exponential_twin_lose_the_conwip(solution):
     results, recommended = _test_plan(solution["CALIBRATED"])
-    checks.check_test_plan(results, recommended)
-    checks.check_setpoints(recommended)
+    judge("test_plan_test", results=results, recommended=recommended)
+    judge("setpoints_test", recommended=recommended)
     _, wrong = _test_plan(exponential_cnc(solution["CALIBRATED"]))
-    with pytest.raises(AssertionError, match=r"^conwip = "):
-        checks.check_setpoints(wrong)
-    shuffled = dict(recommended, conwip=max(checks.SWEEPS["conwip"]))
-    with pytest.raises(AssertionError, match="your test plan's best level"):
-        checks.check_test_plan(results, shuffled)
+    with pytest.raises(VerdictFailed, match=r"^conwip = "):
+        judge("setpoints_test", recommended=wrong)
+    shuffled = dict(recommended, conwip=max(kit.SWEEPS["conwip"]))
+    with pytest.raises(VerdictFailed, match="best level of your own test plan"):
+        judge("test_plan_test", results=results, recommended=shuffled)
+    identical = results.assign(sd_eur=0.0, ci_low_eur=results["mean_eur"], ci_high_eur=results["mean_eur"])
+    with pytest.raises(VerdictFailed, match="identical"):
+        judge("test_plan_test", results=identical, recommended=recommended)
 
 
 def test_applied_setpoints_must_match_the_plants_status():
     recommended = {"conwip": 4, "cnc_speed": 1.2, "cnc_buffer": 1}
     replies = {name: {"ok": True} for name in ("a", "b", "c")}
     status = {"conwip": 4, "speeds": {"cnc": 1.2}, "buffers": {"cnc": {"capacity": 1}}}
-    checks.check_applied(recommended, replies, status)
-    with pytest.raises(AssertionError, match="CONWIP 6"):
-        checks.check_applied(recommended, replies, dict(status, conwip=6))
-    with pytest.raises(AssertionError, match="refused"):
-        checks.check_applied(recommended, dict(replies, c={"ok": False, "reason": "out of range"}), status)
+    judge("applied_test", recommended=recommended, replies=replies, status=status)
+    with pytest.raises(VerdictFailed, match="recommended CONWIP"):
+        judge("applied_test", recommended=recommended, replies=replies, status=dict(status, conwip=6))
+    with pytest.raises(VerdictFailed, match="did not accept"):
+        judge("applied_test", recommended=recommended, replies=dict(replies, c={"ok": False}), status=status)
+    with pytest.raises(VerdictFailed, match="RECOMMENDED"):
+        judge("applied_test", recommended={"conwip": 4}, replies=replies, status=status)
 
 
 # --- dashboards --------------------------------------------------------------------------------------------
@@ -173,7 +212,7 @@ def test_applied_setpoints_must_match_the_plants_status():
 
 def test_the_solution_dashboards_show_the_truth_and_a_double_count_fails(solution):
     dashboards = solution["TwinDashboards"]
-    checks.check_dashboards(dashboards, 25.0, seed=7)
+    judge("dashboards_test", dashboards=kit.probe_dashboards(dashboards, 25.0))
 
     class DoubleCounting(dashboards):
         def update(self, topic, payload):
@@ -181,12 +220,41 @@ def test_the_solution_dashboards_show_the_truth_and_a_double_count_fails(solutio
             if topic.endswith("/_events") and payload["kind"] == "part_completed":
                 self.completed[-payload["part_id"]] = self.completed[payload["part_id"]]
 
-    with pytest.raises(AssertionError, match="good parts this shift"):
-        checks.check_dashboards(DoubleCounting, 25.0, seed=7)
+    with pytest.raises(VerdictFailed, match="good parts this shift"):
+        judge("dashboards_test", dashboards=kit.probe_dashboards(DoubleCounting, 25.0))
 
 
-# --- the notebook (test_labs.py grades its solution and blank release through the grader) -----------------------
+def test_dashboards_probed_on_the_practice_week_do_not_pass_for_another_variant(solution):
+    with pytest.raises(VerdictFailed, match="moments other than the grader's"):
+        judge("dashboards_test", Variant(LAB, "someone", 11),
+              dashboards=kit.probe_dashboards(solution["TwinDashboards"], 25.0))
+
+
+# --- the notebook, and wrong answers through the grader ---------------------------------------------------------
 
 
 def test_the_lab_has_eight_autograded_test_cells():
     assert sum(cell.mode == AUTO for cell in read_graded_cells(SOURCE)) == 8
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    stale = solution_with(f"{LAB}_recalibrate", "return calibrated", "return copy.deepcopy(params) | {'conwip': 6}")
+    return grade_variants(tmp_path_factory.mktemp("twin_improve_course"), LAB,
+                          {"ada": lambda versions: versions.source, "ben": lambda versions: versions.source,
+                           "stale": stale})
+
+
+@pytest.mark.slow
+def test_the_solution_scores_full_marks_on_two_secret_variants(graded):
+    assert graded.variant("ada").seed != graded.variant("ben").seed
+    for learner in ("ada", "ben"):
+        scores = graded.auto_scores(learner)
+        assert scores and all(score == top for score, top in scores.values()), (learner, scores)
+
+
+@pytest.mark.slow
+def test_a_twin_left_stale_loses_the_fidelity_points_only(graded):
+    stale = graded.auto_scores("stale")
+    lost = {name for name, (score, top) in stale.items() if score < top}
+    assert f"{LAB}_fidelity_test" in lost and f"{LAB}_gaps_test" not in lost, stale

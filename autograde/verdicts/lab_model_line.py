@@ -38,7 +38,7 @@ from labkit.lab_model_line import (
     plant_variant,
     simulate_production_log,
 )
-from labkit.lab_scenarios import MODEL_TOLERANCE, MIN_REPLICATIONS, run_model
+from labkit.lab_scenarios import MIN_REPLICATIONS, MODEL_TOLERANCE, run_model
 from simulators.seeding import stream
 
 VERDICTS = LabVerdicts("lab_model_line")
@@ -346,7 +346,7 @@ def model(evidence: Evidence, variant: Variant) -> None:
                                               rtol=1e-9, atol=1e-12),
            "run_model: the same seed gave different KPIs; draw every random number from generators made from "
            "`seed` (stream(seed, 'model', ...)), never from global or unseeded state")
-    for case, changes in probe["cases"].items():
+    for case in probe["cases"]:
         mine = first[first["case"] == case]
         expect(sorted(mine["seed"].astype(int)) == sorted(probe["seeds"]),
                f"probe_runs: the {case!r} case lacks runs; record the table probe_model returns")

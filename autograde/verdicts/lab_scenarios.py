@@ -1,0 +1,387 @@
+"""Verdicts of lab_scenarios: the simulation database, the acceptance test and correction of the planning office's
+model, and a production improvement, against each learner's plant variant.
+
+The learner's plant is the variant of lab_model_line (labkit.lab_model_line.plant_variant) drawn from their graded
+seed; the kernel receives only its four-week MES export and the plant's observed KPIs. The team's model
+(labkit.lab_scenarios.run_model) is a pure function of plain parameters, so the grader reruns it here on what the
+notebook recorded (the corrected parameters, a test read back from the database) rather than trust the numbers.
+`plant_gain` applies a learner's improvement to the true plant variant (with its calendar) and to its baseline over
+replications sharing their seeds, and measures the real gain.
+"""
+
+import json
+import math
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from autograde.variants import Variant
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts.lab_model_line import reference_observed_kpis, truth_log
+from labkit import plaindata
+from labkit.lab_model_line import kpi_table, log_inputs, plant_variant
+from labkit.lab_scenarios import (
+    IMPROVEMENT_LIMITS,
+    MIN_REPLICATIONS,
+    MODEL_TOLERANCE,
+    TARGET_GAIN,
+    apply_scenario,
+    draft_params,
+    run_model,
+    student_interval,
+    tolerance_gaps,
+    unflatten,
+)
+from simulators.kpis import compute_kpis
+from simulators.line import Line, LineRun
+
+VERDICTS = LabVerdicts("lab_scenarios")
+# How far the plant's real gain may fall below the target, and how far the learner's predicted gain may sit
+# from the real one (absolute, in shares of throughput: 0.01 = one percentage point).
+GAIN_SLACK = 0.01
+PREDICTION_TOLERANCE = 0.02
+PLANT_REPLICATIONS = 3
+PLANT_WEEKS = 2
+CORRECTION_REPLICATIONS = 3
+REQUIRED_COLUMNS = {
+    "tests": ("test_id", "campaign", "title", "model_version"),
+    "parameters": ("test_id", "name", "value"),
+    "conditions": ("test_id", "replications", "horizon_h", "seeds", "clock"),
+    "runs": ("test_id", "replication", "seed", "kpi", "value"),
+    "results": ("test_id", "kpi", "n", "mean", "ci_low", "ci_high"),
+}
+PRIMARY_KEYS = {"tests": ["test_id"], "parameters": ["test_id", "name"], "conditions": ["test_id"],
+                "runs": ["test_id", "replication", "kpi"], "results": ["test_id", "kpi"]}
+CAMPAIGNS = ("acceptance", "scenario")
+
+
+@VERDICTS.preparer
+def prepare(variant: Variant, folder) -> None:
+    inputs = folder / "inputs"
+    for name, value in log_inputs(truth_log(variant.seed)).items():
+        plaindata.write(inputs, name, value)
+
+
+# --- the truth ----------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def observed_truth(seed: int) -> pd.Series:
+    return kpi_table(reference_observed_kpis(truth_log(seed)))
+
+
+@lru_cache(maxsize=4)
+def draft_acceptance(seed: int) -> pd.Series:
+    """The grader's own acceptance of the draft: its tolerance gaps over MIN_REPLICATIONS runs."""
+    log = truth_log(seed)
+    runs = pd.DataFrame([kpi_table(run_model(draft_params(log), hours=log.work_hours, seed=500 + r))
+                         for r in range(MIN_REPLICATIONS)])
+    return tolerance_gaps(runs.mean(), observed_truth(seed))
+
+
+def plant_kpis(seed: int, scenario: dict, replication: int, weeks: int = PLANT_WEEKS) -> dict:
+    """The true plant variant of `seed`, with its calendar, run with the scenario applied from the start."""
+    plant = plant_variant(seed)
+    env = simpy.Environment()
+    run_seed = (seed * 1000 + 900 + replication) % 2**63  # never the log's own seed: fresh weeks of the plant
+    line = Line(env, plant, run_seed)
+    apply_scenario(line, scenario)
+    horizon_s = weeks * 168.0 * 3600.0
+    env.run(until=horizon_s)
+    return compute_kpis(LineRun(plant, run_seed, horizon_s, line.state_log, line.events, line.setpoints))
+
+
+def plant_gain(seed: int, scenario: dict, *, replications: int = PLANT_REPLICATIONS) -> dict:
+    """The real effect of a scenario on the plant: throughput gain and cycle-time ratio against the plant as it is,
+    over replications sharing their seeds (common random numbers)."""
+    base = [plant_kpis(seed, {}, r) for r in range(replications)]
+    new = [plant_kpis(seed, scenario, r) for r in range(replications)]
+
+    def mean(kpis, name):
+        return float(np.mean([k[name] for k in kpis]))
+
+    return {"gain": mean(new, "throughput_per_hour") / mean(base, "throughput_per_hour") - 1.0,
+            "cycle_time_ratio": mean(new, "mean_cycle_time_s") / mean(base, "mean_cycle_time_s")}
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _frame(value, what: str) -> pd.DataFrame:
+    expect(isinstance(value, pd.DataFrame), f"{what} must be a pandas DataFrame")
+    return value
+
+
+def _numbers(frame: pd.DataFrame, columns, what: str) -> None:
+    for column in columns:
+        expect(column in frame.columns, f"{what}: missing column {column!r}")
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        expect(np.isfinite(values).all(), f"{what}: column {column!r} must hold finite numbers")
+
+
+def _tables(evidence: Evidence) -> dict[str, pd.DataFrame]:
+    schema = evidence["schema"]
+    expect(isinstance(schema, dict) and schema, "the database file is missing or empty; write it with sqlite3 at "
+                                                "DB_PATH")
+    tables = {}
+    for table, columns in REQUIRED_COLUMNS.items():
+        expect(f"table_{table}" in evidence, f"database: no table {table!r}")
+        frame = _frame(evidence[f"table_{table}"], f"table {table}")
+        missing = [column for column in columns if column not in frame.columns]
+        expect(not missing, f"database: table {table} has no column(s) {missing}")
+        tables[table] = frame
+    return tables
+
+
+def _stored_params(parameters: pd.DataFrame, test_id) -> dict:
+    rows = parameters[parameters["test_id"] == test_id]
+    try:
+        return unflatten({str(row["name"]): json.loads(row["value"]) for _, row in rows.iterrows()})
+    except (TypeError, ValueError):
+        raise VerdictFailed(f"parameters[{test_id}]: values must be JSON text (json.dumps)") from None
+
+
+def _seeds(conditions: pd.DataFrame, test_id) -> list:
+    try:
+        seeds = json.loads(conditions.loc[test_id, "seeds"])
+    except (TypeError, ValueError):
+        raise VerdictFailed(f"conditions[{test_id}]: seeds must be a JSON list of integers") from None
+    expect(isinstance(seeds, list) and all(isinstance(seed, int) for seed in seeds),
+           f"conditions[{test_id}]: seeds must be a JSON list of integers")
+    return seeds
+
+
+# --- verdicts -----------------------------------------------------------------------------------------------------
+
+
+@VERDICTS.cell("scenarios_database_schema_test")
+def database_schema(evidence: Evidence, variant: Variant) -> None:
+    """The five tables with the required columns, primary keys and foreign keys to the test list."""
+    schema = evidence["schema"]
+    expect(isinstance(schema, dict) and schema, "the database file is missing or empty; write it with sqlite3")
+    for table, columns in REQUIRED_COLUMNS.items():
+        expect(isinstance(schema.get(table), dict), f"database: no table {table!r}")
+        info = schema[table]
+        missing = [column for column in columns if column not in info.get("columns", [])]
+        expect(not missing, f"database: table {table} has no column(s) {missing}")
+        keys = info.get("primary_key")
+        expect(keys == PRIMARY_KEYS[table],
+               f"database: the primary key of {table} is {keys or 'missing'}, expected "
+               f"({', '.join(PRIMARY_KEYS[table])}): it says what identifies one row, so that a test cannot be "
+               "recorded twice")
+        if table != "tests":
+            references = {tuple(reference) for reference in info.get("foreign_keys", [])}
+            expect(("tests", "test_id", "test_id") in references,
+                   f"database: {table}.test_id must be a FOREIGN KEY referencing tests(test_id)")
+
+
+@VERDICTS.cell("scenarios_acceptance_test")
+def acceptance(evidence: Evidence, variant: Variant) -> None:
+    """The acceptance test of the draft: statistics consistent with its replications, the plant's values, gaps in
+    tolerance units and verdicts; the KPIs the draft clearly misses (by the grader's own runs) are rejected."""
+    observed = observed_truth(variant.seed)
+    replications = _frame(evidence["replications"], "acceptance_runs")
+    table = _frame(evidence["acceptance"], "acceptance")
+    expect(len(replications) >= MIN_REPLICATIONS,
+           f"acceptance_runs: one row per replication of the draft, at least {MIN_REPLICATIONS}")
+    _numbers(replications, observed.index, "acceptance_runs")
+    _numbers(table, ("observed", "model_mean", "ci_low", "ci_high", "gap"), "acceptance")
+    expect("accepted" in table.columns, "acceptance: missing column 'accepted'")
+    for name, target in observed.items():
+        expect(name in table.index, f"acceptance: no row for KPI {name}")
+        row = table.loc[name]
+        values = replications[name].to_numpy(dtype=float)
+        low, high = student_interval(values)
+        scale = max(1.0, abs(values.mean()))
+        expect(abs(row["observed"] - target) <= 0.005 * abs(target) + 1e-9,
+               f"acceptance: observed {name} is not the plant's; use the MES working clock as in lab_model_line")
+        expect(abs(row["model_mean"] - values.mean()) <= 1e-9 * scale,
+               f"acceptance: model_mean of {name} is not the mean of its replications")
+        expect(abs(row["ci_low"] - low) <= 1e-6 * scale and abs(row["ci_high"] - high) <= 1e-6 * scale,
+               f"acceptance: the 95 % CI of {name} is not the Student-t interval of its replications (n-1 degrees "
+               "of freedom, sample standard deviation)")
+        expected_gap = tolerance_gaps(pd.Series({name: values.mean()}), pd.Series({name: target}))[name]
+        expect(abs(row["gap"] - expected_gap) <= 1e-6 * max(1.0, expected_gap),
+               f"acceptance: gap of {name} is wrong: the gap is |model / observed - 1| / tolerance, or "
+               "|model - observed| / 0.03 for a utilisation")
+        expect(bool(row["accepted"]) == (expected_gap <= 1.0),
+               f"acceptance: verdict of {name}: a KPI is accepted when its gap is at most 1 (within tolerance)")
+    clearly_off = set(draft_acceptance(variant.seed).loc[lambda gaps: gaps > 2.0].index)
+    mine_off = set(table.index[~table["accepted"].astype(bool)])
+    expect(clearly_off <= mine_off,
+           f"acceptance: the draft misses {sorted(clearly_off - mine_off)} by far, and your test accepts them; run "
+           "the draft's parameters (draft_params) over the export's working hours")
+
+
+@VERDICTS.cell("scenarios_correction_test")
+def correction(evidence: Evidence, variant: Variant) -> None:
+    """At least three actions with objective, deadline and owner; the corrected parameters, run by the grader on
+    seeds of its own, bring every KPI within the brief's tolerance of the plant's."""
+    plan = _frame(evidence["action_plan"], "action_plan")
+    for column in ("action", "objective", "deadline", "owner"):
+        expect(column in plan.columns, f"action_plan: missing column {column!r}")
+    expect(len(plan) >= 3, "action_plan: at least 3 actions")
+    for index, row in plan.iterrows():
+        for column in ("action", "objective", "owner"):
+            expect(isinstance(row[column], str) and row[column].strip(), f"action_plan row {index}: empty {column}")
+        expect(not pd.isna(pd.to_datetime(row["deadline"], errors="coerce")),
+               f"action_plan row {index}: deadline {row['deadline']!r} is not a date (e.g. 2026-03-15)")
+    params = evidence["corrected_params"]
+    expect(isinstance(params, dict), "corrected_params: the model's parameters, in lab_model_line's form")
+    log = truth_log(variant.seed)
+    try:
+        runs = pd.DataFrame([kpi_table(run_model(params, hours=log.work_hours, seed=2000 + r))
+                             for r in range(CORRECTION_REPLICATIONS)])
+    except Exception as error:  # the learner's parameters are what failed
+        raise VerdictFailed(f"corrected_params: the model cannot run them ({type(error).__name__}: {error})") from None
+    gaps = tolerance_gaps(runs.mean(), observed_truth(variant.seed))
+    off = sorted(gaps[~(gaps <= 1.0)].index)
+    expect(not off, f"corrected model: rerun by the grader, these KPIs are still outside the tolerance: {off}; look "
+                    "for the parameters that drive them (process times net of downtime, the mix, breakdowns, scrap)")
+
+
+def _check_limits(improvement, seed: int) -> None:
+    expect(isinstance(improvement, dict) and improvement,
+           "improvement: a dict of setpoints, e.g. {'speed': {'cnc': 1.1}} or {'conwip': 8, 'buffer': {'cnc': 7}}")
+    unknown = set(improvement) - {"conwip", "speed", "buffer"}
+    expect(not unknown, f"improvement: the plant accepts conwip, speed and buffer setpoints, not {sorted(unknown)}")
+    plant = plant_variant(seed)
+    low, high = IMPROVEMENT_LIMITS["conwip"]
+    if "conwip" in improvement:
+        expect(isinstance(improvement["conwip"], int) and low <= improvement["conwip"] <= high,
+               f"improvement: conwip must be an integer in [{low}, {high}] (the brief)")
+    low, high = IMPROVEMENT_LIMITS["speed"]
+    for station, factor in improvement.get("speed", {}).items():
+        expect(station in plant.stations, f"improvement: unknown station {station!r}")
+        expect(plaindata.is_finite_number(factor) and low <= factor <= high,
+               f"improvement: speed of {station} must stay in [{low}, {high}] (the brief)")
+    for station, places in improvement.get("buffer", {}).items():
+        expect(station in plant.stations, f"improvement: unknown station {station!r}")
+        most = plant.stations[station].input_buffer + IMPROVEMENT_LIMITS["buffer_extra_places"]
+        expect(isinstance(places, int) and 1 <= places <= most,
+               f"improvement: buffer of {station}: at most {IMPROVEMENT_LIMITS['buffer_extra_places']} places more "
+               "than today (floor space, the brief)")
+
+
+@VERDICTS.cell("scenarios_improvement_test")
+def improvement(evidence: Evidence, variant: Variant) -> None:
+    """The improvement as tested in the database (same model and seeds as its baseline), and its gain on the true
+    plant: at least the target (less GAIN_SLACK), close to the predicted gain, with no longer cycle time."""
+    chosen = evidence["improvement"]
+    _check_limits(chosen, variant.seed)
+    baseline_test, improvement_test = evidence["baseline_test"], evidence["improvement_test"]
+    tables = _tables(evidence)
+    parameters, conditions = tables["parameters"], tables["conditions"].set_index("test_id")
+    results = tables["results"].set_index(["test_id", "kpi"])
+    stored = {}
+    for test_id in (baseline_test, improvement_test):
+        expect(test_id in conditions.index, f"{test_id}: no such test in the database")
+        stored[test_id] = _stored_params(parameters, test_id)
+    expect(stored[baseline_test].get("model") == stored[improvement_test].get("model"),
+           f"{improvement_test} and {baseline_test} must run the same model parameters: only the setpoints differ")
+    expect(stored[improvement_test].get("scenario", {}) == chosen,
+           f"{improvement_test}: its scenario.* parameters are not the improvement's setpoints")
+    expect(_seeds(conditions, baseline_test) == _seeds(conditions, improvement_test),
+           f"{improvement_test} and {baseline_test}: run both with the same seeds (common random numbers), so that "
+           "the difference shows the setpoints, not the luck of the draws")
+    log = truth_log(variant.seed)
+    for test_id in (baseline_test, improvement_test):
+        expect(float(conditions.loc[test_id, "horizon_h"]) >= 0.5 * log.work_hours,
+               f"{test_id}: replications this short cannot promise a throughput (start-up, noise); run them as "
+               "long as the export")
+    throughput = "throughput_per_hour"
+    for test_id in (baseline_test, improvement_test):
+        expect((test_id, throughput) in results.index, f"results: no {throughput} row for {test_id}")
+    predicted = (results.loc[(improvement_test, throughput), "mean"]
+                 / results.loc[(baseline_test, throughput), "mean"] - 1.0)
+    truth = plant_gain(variant.seed, chosen)
+    expect(truth["gain"] >= TARGET_GAIN - GAIN_SLACK,
+           f"improvement: on the plant itself these setpoints fall short of the brief's +{TARGET_GAIN:.0%} "
+           f"(your model said {predicted:+.1%})")
+    expect(abs(predicted - truth["gain"]) <= PREDICTION_TOLERANCE,
+           f"improvement: your model's predicted gain ({predicted:+.1%}) is more than {PREDICTION_TOLERANCE:.0%} "
+           "from the plant's real gain; test on the corrected model")
+    promised = results.loc[(improvement_test, throughput), "mean"]
+    # What the plant would make: its observed throughput (the export) times the real gain. Comparing ratios on
+    # shared seeds keeps the grader's own sampling noise far below the tolerance.
+    real = observed_truth(variant.seed)[throughput] * (1.0 + truth["gain"])
+    expect(abs(promised / real - 1.0) <= MODEL_TOLERANCE[throughput],
+           f"improvement: your model promises {promised:.2f} good parts per working hour, more than "
+           f"{MODEL_TOLERANCE[throughput]:.0%} from what the plant makes with these setpoints: test on the corrected "
+           "model")
+    expect(truth["cycle_time_ratio"] <= 1.0 + GAIN_SLACK,
+           "improvement: on the plant the mean cycle time grows with these setpoints; the brief forbids longer "
+           "lead times")
+
+
+@VERDICTS.cell("scenarios_database_content_test")
+def database_content(evidence: Evidence, variant: Variant) -> None:
+    """A referenced list of tests of both campaigns, each with its parameters and conditions, at least five runs,
+    correct statistics, the plant's values for acceptance tests; and the last scenario test, rerun by the grader
+    from what the database says (parameters, seed, horizon), reproduces its stored KPIs."""
+    observed = observed_truth(variant.seed)
+    tables = _tables(evidence)
+    tests, parameters, runs, results = tables["tests"], tables["parameters"], tables["runs"], tables["results"]
+    conditions = tables["conditions"].set_index("test_id")
+    expect(set(tests["campaign"]) <= set(CAMPAIGNS), f"tests.campaign: only {CAMPAIGNS}")
+    for campaign in CAMPAIGNS:
+        expect((tests["campaign"] == campaign).any(), f"tests: no test of the {campaign!r} campaign")
+    for _, test in tests.iterrows():
+        test_id = test["test_id"]
+        expect(str(test["title"]).strip() and str(test["model_version"]).strip(),
+               f"tests[{test_id}]: give a title and the model version")
+        expect(test_id in conditions.index, f"conditions: no row for test {test_id}")
+        condition = conditions.loc[test_id]
+        mine = runs[runs["test_id"] == test_id]
+        expect((parameters["test_id"] == test_id).sum() >= 5,
+               f"parameters: test {test_id} lists almost no parameters; store every model parameter and setpoint")
+        seeds = _seeds(conditions, test_id)
+        expect(int(condition["replications"]) >= MIN_REPLICATIONS and len(seeds) == int(condition["replications"]),
+               f"conditions[{test_id}]: at least {MIN_REPLICATIONS} replications, and one seed per replication")
+        expect(sorted(set(mine["seed"].astype(int))) == sorted(seeds) and mine["replication"].nunique() == len(seeds),
+               f"runs[{test_id}]: one replication per seed listed in its conditions")
+        for kpi in observed.index:
+            values = mine.loc[mine["kpi"] == kpi].sort_values("replication")["value"].to_numpy(dtype=float)
+            expect(len(values) == len(seeds), f"runs[{test_id}]: {kpi} is missing in some replications")
+            row = results[(results["test_id"] == test_id) & (results["kpi"] == kpi)]
+            expect(len(row) == 1, f"results: no row for test {test_id}, KPI {kpi}")
+            row = row.iloc[0]
+            low, high = student_interval(values)
+            scale = max(1.0, abs(values.mean()))
+            expect(int(row["n"]) == len(values) and abs(row["mean"] - values.mean()) <= 1e-9 * scale,
+                   f"results[{test_id}, {kpi}]: n and mean must be those of its runs")
+            expect(abs(row["ci_low"] - low) <= 1e-6 * scale and abs(row["ci_high"] - high) <= 1e-6 * scale,
+                   f"results[{test_id}, {kpi}]: the CI is not the 95 % Student-t interval of its runs")
+            if test["campaign"] == "acceptance":
+                expect("observed" in results.columns
+                       and abs(row["observed"] - observed[kpi]) <= 0.005 * abs(observed[kpi]) + 1e-9,
+                       f"results[{test_id}, {kpi}]: an acceptance test records the plant's observed value in "
+                       "results.observed")
+    _check_reproducible(tests, parameters, conditions, runs)
+
+
+def _check_reproducible(tests, parameters, conditions, runs) -> None:
+    """Take the last scenario test, rebuild its model and setpoints from the database alone, rerun its first
+    replication and compare with the stored KPIs: the database must say everything needed to redo a test."""
+    test_id = tests.loc[tests["campaign"] == "scenario", "test_id"].iloc[-1]
+    stored = _stored_params(parameters, test_id)
+    params, scenario = stored.get("model"), stored.get("scenario", {})
+    expect(isinstance(params, dict),
+           f"parameters[{test_id}]: no model.* parameters (name them model.<path>, e.g. model.stations.cnc.mtbf_hours)")
+    first = runs[runs["test_id"] == test_id].sort_values("replication")
+    replication = first["replication"].iloc[0]
+    seed = int(first["seed"].iloc[0])
+    horizon_h = float(conditions.loc[test_id, "horizon_h"])
+    expect(0.0 < horizon_h <= 24 * 365, f"conditions[{test_id}]: horizon_h must be a positive number of hours")
+    try:
+        kpis = kpi_table(run_model(params, hours=horizon_h, seed=seed, scenario=scenario))
+    except Exception as error:  # the learner's stored parameters are what failed: say which test
+        raise VerdictFailed(f"test {test_id} cannot be rerun from the database: {type(error).__name__}: {error}") \
+            from None
+    stored_kpis = first[first["replication"] == replication].set_index("kpi")["value"]
+    for kpi, value in kpis.items():
+        expect(kpi in stored_kpis.index and math.isclose(stored_kpis[kpi], value, rel_tol=1e-9, abs_tol=1e-9),
+               f"test {test_id}, replication {replication}: rerun from the database's parameters, seed and horizon, "
+               f"{kpi} differs from what the database says: a parameter or a condition is missing or rounded")

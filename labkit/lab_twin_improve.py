@@ -1,0 +1,279 @@
+"""The learner's kit of lab_twin_improve: the methods team's twin, the brief's economics, the plant's trial weeks,
+the replayed MES stream, and the probe of the dashboards' hidden test cell.
+
+The plant is lab_twin_build's (the default plant; one working week per variant, `production_log()`, read from the
+learner's graded variant when graded). The learner's twin is the methods team's model, `twin_params()`:
+lab_model_line's `params` form (mix, routings, process-time laws, station reliabilities and buffers), calibrated
+last quarter and off the plant in its own way in each variant (`stale_twin(seed)`: three (product, station)
+process times stale by 10-20 %, the other parameters within a few per cent). When graded, the kernel reads the
+variant's twin and week from its folder, never the seed they came from. `twin_plant(params, setpoints)` turns a
+params dict into a plant for `simulators.line`, so the twin runs on the same engine as the plant and, with the
+same seed, meets the same breakdowns (common random numbers: a gap between the two is the model's, not the dice's).
+
+The brief's economics (per working week): each good part brings MARGIN_EUR, less the CNC's tooling, which
+wears faster at higher speed (TOOL_EUR x speed^4 per part); each CONWIP card costs WIP_CARD_EUR and each place of
+the CNC's input buffer BUFFER_PLACE_EUR.
+"""
+
+import math
+from dataclasses import replace
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from labkit.lab_twin_build import DAY_S, LOG_HOURS, SHIFT_S, production_log, shift_window
+from labkit.variant import graded_input
+from simulators.distributions import Distribution, parse_distribution
+from simulators.learner import learner_seed
+from simulators.line import Line
+from simulators.plantfile import Breakdowns, Plant, load_plant
+from simulators.seeding import stream
+
+__all__ = ["DAY_S", "LOG_HOURS", "SHIFT_S", "production_log", "shift_window"]  # re-exported for the notebook
+
+MARGIN_EUR = 40.0
+TOOL_EUR = 4.0
+WIP_CARD_EUR = 1000.0
+BUFFER_PLACE_EUR = 150.0
+CURRENT_SETPOINTS = MappingProxyType({"conwip": 6, "cnc_speed": 1.0, "cnc_buffer": 6})
+SWEEPS = MappingProxyType({
+    "conwip": tuple(range(2, 11)),
+    "cnc_speed": tuple(round(0.85 + 0.05 * i, 2) for i in range(11)),  # 0.85 to 1.35
+    "cnc_buffer": tuple(range(1, 7)),
+})
+MIN_REPLICATIONS = 5
+STALE_PAIRS = 3  # process times the stale twin gets wrong
+STALE_RANGE = (0.10, 0.20)  # by this much, either way
+GAP_THRESHOLD = 0.05  # a process time more than 5 % off the plant's is a gap to act on
+FIDELITY_CONWIP = (3, 6)  # the twin is validated where variability matters (3) and at the current cap (6)
+FIDELITY_SEEDS = tuple(range(4000, 4004))
+FIDELITY_TOLERANCE = 0.02
+UP_STATES = ("running", "starved", "blocked")
+BREAK_AFTER_S, BREAK_S = 4 * 3600.0, 15 * 60.0
+MONITORED = ("good_parts", "mean_lead_time_s", "cnc_starved_share")
+REFERENCE_DAYS = 2  # control limits from Monday and Tuesday, checks from Wednesday on
+STREAM_PREFIX = "factorylab/lyon/machining/line1"
+
+
+# --- what learners get -----------------------------------------------------------------------------------
+
+
+def twin_params() -> dict:
+    """The methods team's twin of the line, as calibrated last quarter (lab_model_line's params form)."""
+    return graded_input("twin_params", practice=lambda: stale_twin(learner_seed()))
+
+
+def stale_twin(seed: int) -> dict:
+    """The twin of variant `seed`: the plant's laws, three process times 10-20 % off, the rest within 3 %."""
+    plant = load_plant()
+    rng = stream(seed, "twin_improve", "stale")
+    pairs = [(product.name, step.station) for product in plant.products.values() for step in product.routing]
+    stale = {pairs[i] for i in rng.choice(len(pairs), STALE_PAIRS, replace=False)}
+    process_times = {}
+    for product in plant.products.values():
+        process_times[product.name] = {}
+        for step in product.routing:
+            if (product.name, step.station) in stale:
+                factor = 1.0 + float(rng.choice([-1.0, 1.0]) * rng.uniform(*STALE_RANGE))
+            else:
+                factor = 1.0 + float(rng.uniform(-0.02, 0.02))
+            process_times[product.name][step.station] = {
+                "dist": step.time.kind, **{k: round(v * factor, 2) for k, v in step.time.params.items()}}
+    stations = {}
+    for name, station in plant.stations.items():
+        near = lambda value: round(value * (1.0 + float(rng.uniform(-0.03, 0.03))), 4)  # noqa: E731
+        breakdowns = station.breakdowns
+        stations[name] = {"buffer": station.input_buffer,
+                          "mtbf_hours": near(breakdowns.mtbf_hours) if breakdowns else None,
+                          "mttr_hours": near(breakdowns.mttr_hours) if breakdowns else None,
+                          "scrap_rate": near(station.scrap_rate)}
+    mix = {name: product.mix for name, product in plant.products.items()}
+    return {"conwip": plant.release.wip_cap, "mix": mix,
+            "routings": {name: [step.station for step in p.routing] for name, p in plant.products.items()},
+            "process_times": process_times, "stations": stations}
+
+
+def twin_plant(params: dict, setpoints: dict | None = None) -> Plant:
+    """The line described by `params` (with `setpoints` applied) as a plant `simulators.line` can run.
+
+    The calendar, location and sensors are the plant's documented ones; every hidden parameter comes from
+    `params`. `setpoints`: any of conwip, cnc_speed, cnc_buffer (CURRENT_SETPOINTS for the others)."""
+    plant = load_plant()
+    chosen = {**CURRENT_SETPOINTS, "conwip": params.get("conwip", CURRENT_SETPOINTS["conwip"]), **(setpoints or {})}
+    stations = {}
+    for name, station in plant.stations.items():
+        mine = params["stations"][name]
+        breakdowns = (Breakdowns(float(mine["mtbf_hours"]), float(mine["mttr_hours"]))
+                      if mine.get("mtbf_hours") else None)
+        stations[name] = replace(station, breakdowns=breakdowns, scrap_rate=float(mine.get("scrap_rate") or 0.0),
+                                 input_buffer=chosen["cnc_buffer"] if name == "cnc" else mine["buffer"],
+                                 speed=float(chosen["cnc_speed"]) if name == "cnc" else station.speed)
+    products = {}
+    for name, product in plant.products.items():
+        routing = tuple(replace(step, time=parse_distribution(params["process_times"][name][step.station],
+                                                              f"process_times.{name}.{step.station}"))
+                        for step in product.routing)
+        products[name] = replace(product, mix=float(params["mix"][name]), routing=routing)
+    return replace(plant, stations=stations, products=products, source="<twin>",
+                   release=replace(plant.release, wip_cap=int(chosen["conwip"])))
+
+
+def run_week(plant: Plant, seed: int, hours: float = LOG_HOURS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The MES export (events, states) of `plant` over `hours` from Monday 06:00 (lab_twin_build's form)."""
+    env = simpy.Environment()
+    line = Line(env, plant, seed)
+    env.run(until=hours * 3600.0)
+    events = pd.DataFrame(line.events, columns=["t_s", "kind", "machine", "part_id", "product", "reason"])
+    states = pd.DataFrame(line.state_log, columns=["t_s", "machine", "state", "reason"])
+    return events.astype({"part_id": "Int64"}), states
+
+
+def good_parts(plant: Plant, seed: int, hours: float = LOG_HOURS) -> int:
+    """Good parts completed in `hours` (the test plan's response, without building DataFrames)."""
+    env = simpy.Environment()
+    line = Line(env, plant, seed)
+    env.run(until=hours * 3600.0)
+    return line.completed
+
+
+def contribution_eur(good: float, setpoints: dict) -> float:
+    """The brief's weekly contribution of `good` parts made with `setpoints`."""
+    return (good * (MARGIN_EUR - TOOL_EUR * float(setpoints["cnc_speed"]) ** 4)
+            - WIP_CARD_EUR * setpoints["conwip"] - BUFFER_PLACE_EUR * setpoints["cnc_buffer"])
+
+
+def plant_trial(setpoints: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The MES export of the trial week the plant runs with `setpoints` (on the practice variant, the same week
+    and breakdowns as the log; when graded, a trial week of the grader's)."""
+    seed = graded_input("trial_seed", practice=learner_seed)
+    return run_week(true_plant(checked_setpoints(setpoints)), int(seed))
+
+
+def working_seconds(from_s: float, to_s: float) -> float:
+    """Planned production time between two moments of the week (shifts 06:00-22:00 Mon-Fri, breaks out)."""
+    total = 0.0
+    for day in range(5):
+        for shift in (0, 1):
+            start_s = day * DAY_S + shift * SHIFT_S
+            resume_s = start_s + BREAK_AFTER_S + BREAK_S
+            for low, high in ((start_s, start_s + BREAK_AFTER_S), (resume_s, start_s + SHIFT_S)):
+                total += max(0.0, min(high, to_s) - max(low, from_s))
+    return total
+
+
+def recorded_stream(until_s: float, prefix: str = STREAM_PREFIX) -> list[tuple[str, dict]]:
+    """The `_events` and `_state` messages a subscriber received up to `until_s` of the week, decoded, in order."""
+    return [(topic, payload) for _, topic, payload in timed_stream(until_s, prefix)]
+
+
+def timed_stream(until_s: float, prefix: str = STREAM_PREFIX) -> list[tuple[float, str, dict]]:
+    """(t_s, topic, payload) of each message of the week's stream up to `until_s`, in order."""
+    events, states = production_log()
+    items = []
+    for row in events[events["t_s"] <= until_s].itertuples(index=False):
+        payload = {"timestamp": row.timestamp, "kind": row.kind, "machine": row.machine,
+                   "part_id": None if pd.isna(row.part_id) else int(row.part_id), "product": row.product,
+                   "reason": row.reason}
+        items.append((row.t_s, 0, f"{prefix}/_events", payload))
+    for row in states[states["t_s"] <= until_s].itertuples(index=False):
+        items.append((row.t_s, 1, f"{prefix}/{row.machine}/_state",
+                      {"timestamp": row.timestamp, "state": row.state, "reason": row.reason}))
+    items.sort(key=lambda item: item[:2])
+    return [(t_s, topic, payload) for t_s, _, topic, payload in items]
+
+
+# --- the plant the trial weeks run on (the documented plant, public) ------------------------------------
+
+
+def checked_setpoints(setpoints: dict) -> dict:
+    """`setpoints` as a dict, if it sets each of the three setpoints to one of the test plan's levels."""
+    if not (isinstance(setpoints, dict) and set(setpoints) == set(SWEEPS)):
+        raise ValueError(f"setpoints must be a dict with exactly the keys {sorted(SWEEPS)}, got {setpoints!r}")
+    for name, levels in SWEEPS.items():
+        if not any(math.isclose(setpoints[name], level) for level in levels):
+            raise ValueError(f"setpoints[{name!r}] = {setpoints[name]!r}: not one of the test plan's levels {levels}")
+    return dict(setpoints)
+
+
+def true_plant(setpoints: dict) -> Plant:
+    """The plant with `setpoints` applied."""
+    plant = load_plant()
+    stations = dict(plant.stations)
+    stations["cnc"] = replace(stations["cnc"], input_buffer=int(setpoints["cnc_buffer"]),
+                              speed=float(setpoints["cnc_speed"]))
+    return replace(plant, stations=stations, release=replace(plant.release, wip_cap=int(setpoints["conwip"])))
+
+
+def fidelity(params: dict) -> dict[int, float]:
+    """Relative gap of the twin's good parts to the plant's, per CONWIP level of FIDELITY_CONWIP (same seeds)."""
+    result = {}
+    for conwip in FIDELITY_CONWIP:
+        setpoints = {**CURRENT_SETPOINTS, "conwip": conwip}
+        twin = sum(good_parts(twin_plant(params, setpoints), seed) for seed in FIDELITY_SEEDS)
+        plant = sum(good_parts(true_plant(setpoints), seed) for seed in FIDELITY_SEEDS)
+        result[conwip] = twin / plant - 1.0
+    return result
+
+
+def dashboard_cuts(seed: int) -> list[float]:
+    """The two moments of the week (Wednesday, then Thursday, in working hours) at which the dashboards are probed,
+    chosen from `seed`."""
+    rng = np.random.default_rng([int(seed), 0x7B1E, 1])
+    return [round(day * DAY_S + float(rng.uniform(600.0, 2 * SHIFT_S - 600.0)), 1) for day in (2, 3)]
+
+
+def probe_dashboards(make_dashboards, rate_per_h: float) -> dict:
+    """Replay the week's MES stream into one set of `make_dashboards(rate_per_h)` up to each of the grader's
+    moments, refreshing there, and note what the three dashboards show: plain data for `record`."""
+    import ipywidgets
+
+    boards = make_dashboards(rate_per_h)
+    figures = getattr(boards, "figures", None)
+    widget = getattr(boards, "widget", None)
+    layout = {"figures": isinstance(figures, dict) and set(figures) == {"operational", "tactical", "strategic"},
+              "tab": isinstance(widget, ipywidgets.Tab) and len(widget.children) >= 3}
+    cuts_s = [float(cut_s) for cut_s in graded_input("dashboard_cuts", practice=lambda: dashboard_cuts(learner_seed()))]
+    shown = []
+    if layout["figures"]:
+        stream = timed_stream(max(cuts_s))
+        position = 0
+        for cut_s in cuts_s:
+            while position < len(stream) and stream[position][0] <= cut_s:
+                boards.update(*stream[position][1:])
+                position += 1
+            boards.refresh()
+            lights = getattr(boards, "lights", {})
+            shown.append({"cut_s": cut_s,
+                          "operational": _trace(figures["operational"], "value"),
+                          "tactical": _trace(figures["tactical"], "y"),
+                          "strategic": _trace(figures["strategic"], "value"),
+                          "lights": {str(machine): str(getattr(html, "value", ""))
+                                     for machine, html in (lights.items() if isinstance(lights, dict) else ())}})
+    return {"layout": layout, "rate_per_h": float(rate_per_h), "shown": shown}
+
+
+def _trace(figure, attribute: str):
+    """The first trace's `attribute` as plain data (None when the figure has no trace or it is not plain)."""
+    data = getattr(figure, "data", ())
+    if not data:
+        return None
+    value = getattr(data[0], attribute, None)
+    if value is None:
+        return None
+    if attribute == "y":
+        try:
+            return [float(v) for v in value]
+        except (TypeError, ValueError):
+            return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def scaled_law(dist: dict, factor: float) -> dict:
+    """A plant-file law with every time multiplied by `factor` (same family, same coefficient of variation)."""
+    law = Distribution(dist["dist"], {k: v for k, v in dist.items() if k != "dist"})
+    return {"dist": law.kind, **{k: v * factor for k, v in law.params.items()}}
