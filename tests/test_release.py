@@ -43,7 +43,8 @@ def test_an_unknown_lab_is_named_with_the_labs_found(grading_labs, tmp_path):
 def test_a_test_the_blank_release_passes_fails_the_release_check(tmp_path):
     labs = write_labs(tmp_path / "labs")
     nb = lab_notebook()
-    nb.cells[4].source = "assert True\n"  # passes whatever the learner writes
+    # records the right counts whatever the learner writes
+    nb.cells[4].source = "from labkit.evidence import record\nrecord('rate_counts_test', counts=[1, 2, 3, 4])\n"
     nbformat.write(nb, labs / LAB / f"{LAB}.ipynb")
     with _venv_on_path(), pytest.raises(ReleaseError, match=r"rate_counts_test.*blank release scores 1/1"):
         release(labs_dir=labs, course_dir=tmp_path / "course")
