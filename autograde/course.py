@@ -13,10 +13,13 @@ factorylab's own working files (the staged submissions the grader reads) go unde
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config import Config
+
+from autograde.errors import GradeError
 
 COURSE_ENV = "FACTORYLAB_COURSE"
 WORK_DIR = ".factorylab"
@@ -75,6 +78,15 @@ class Course:
         if not self.release.is_dir():
             return []
         return sorted(path.name for path in self.release.iterdir() if path.is_dir() and not path.name.startswith("."))
+
+    def chosen_labs(self, labs: Sequence[str], error: type[Exception] = GradeError) -> list[str]:
+        """`labs`, or every released lab when none is named; `error` naming the released labs if one is not."""
+        labs = list(labs) or self.released_labs()
+        unknown = [lab for lab in labs if not (self.release / lab).is_dir()]
+        if unknown:
+            raise error(f"{self.release}: no released lab {', '.join(map(repr, unknown))}: run `factorylab "
+                        f"release` first (released: {', '.join(self.released_labs()) or 'none'})")
+        return labs
 
     def submitters(self, lab: str) -> list[str]:
         """The learners with a `submitted/<learner>/<lab>/` folder, in name order."""

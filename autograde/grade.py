@@ -32,7 +32,6 @@ malformed: tampering that gains nothing is still reported), `ok`.
 
 import json
 import logging
-import os
 import shutil
 import sys
 import time
@@ -110,11 +109,7 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
         raise GradeError("the sandbox (bubblewrap) does not run here, so learners' code could read and change "
                          "your files: install it (`sudo apt install bubblewrap` on Debian/Ubuntu) or, for a trial "
                          "outside certification, grade with --unsafe")
-    labs = list(labs) or course.released_labs()
-    unknown = [lab for lab in labs if not (course.release / lab).is_dir()]
-    if unknown:
-        raise GradeError(f"{course.release}: no released lab {', '.join(map(repr, unknown))}: run `factorylab "
-                         f"release` first (released: {', '.join(course.released_labs()) or 'none'})")
+    labs = course.chosen_labs(labs)
     secret = course_secret(course.root)
     submissions = [_Submission(lab, learner, []) for lab in labs for learner in course.submitters(lab)
                    if not learners or learner in learners]
@@ -320,7 +315,7 @@ def _convert(course: Course, submission: _Submission) -> None:
     config.ReplayExecution.fetch = _fetcher(submission)
     config.BaseConverter.force = True
     quiet = logging.getLogger("autograde.nbgrader")
-    quiet.setLevel(logging.DEBUG if os.environ.get("DBG") else logging.CRITICAL)
+    quiet.setLevel(logging.CRITICAL)
     converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=quiet)
     converter.start()
 

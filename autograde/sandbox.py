@@ -47,7 +47,7 @@ from autograde.bwrap import VARIANT_DIR, WORKDIR, sandbox_available, sandbox_com
 from autograde.preprocessors.judge import JudgeEvidence, evidence_of
 from autograde.variants import Variant, prepare_variant
 from autograde.verdicts import lab_verdicts
-from simulators.learner import VARIANT_ENV
+from simulators.seeding import VARIANT_ENV
 
 SANDBOX_DIR_ENV = "FACTORYLAB_SANDBOX_DIR"
 NOT_EXECUTED = "NotExecuted"
@@ -184,7 +184,8 @@ class SandboxedKernelManager(AsyncKernelManager):
                                  quota_bytes=self.limits.disk_mb * 2**20, env=env, command=kernel)]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kw["env"] = kernel_env(self.stage, self.variant_dir or None)
+        # In the sandbox bwrap sets the kernel's whole environment (--clearenv); bwrap itself needs only PATH.
+        kw["env"] = {"PATH": "/usr/bin:/bin"} if self.isolate else kernel_env(self.stage, self.variant_dir or None)
         kw["cwd"] = self.stage
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         kw["stdin"] = subprocess.DEVNULL

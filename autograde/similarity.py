@@ -76,11 +76,7 @@ def similarity(*, course_dir: Path | None = None, labs=(), threshold: float = DE
     if not 0 <= threshold <= 1:
         raise SimilarityError(f"threshold {threshold} is not a fraction between 0 and 1")
     course = Course.at(course_dir)
-    labs = list(labs) or course.released_labs()
-    unknown = [lab for lab in labs if not (course.release / lab).is_dir()]
-    if unknown:
-        raise SimilarityError(f"{course.release}: no released lab {', '.join(map(repr, unknown))}: "
-                              f"known labs are {', '.join(course.released_labs()) or 'none'}")
+    labs = course.chosen_labs(labs, error=SimilarityError)
     report = SimilarityReport()
     for lab in labs:
         report.extend(_compare_lab(course, lab, threshold, report.unreadable))

@@ -47,7 +47,7 @@ def encode(name: str, value: Any) -> tuple[str, bytes]:
     try:
         text = json.dumps(to_json(value, name), allow_nan=True)
     except PlainDataError:
-        raise
+        raise  # already names the artefact; PlainDataError is a ValueError
     except (TypeError, ValueError) as error:
         raise PlainDataError(f"{name}: {error}") from None
     return "json", _limited(name, text.encode("utf-8"))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit import plaindata
-from simulators.learner import graded_variant_dir
+from simulators.seeding import graded_variant_dir
 
 
 def graded_input(name: str, practice: Callable[[], Any]) -> Any:

@@ -1,7 +1,7 @@
 """What a lab notebook asks of the plant: its learner's seed, a recorded dataset, a live plant to connect to.
 
 A lab works the same on a learner's laptop, under `factorylab lab`, and in the grader's sandbox because
-everything it needs from outside comes through two environment variables:
+everything it needs from outside comes through three environment variables:
 
 - `FACTORYLAB_SEED` — the practice variant a learner works on at home: `factorylab lab --seed N` sets it for
   the kernels it starts. Unset, labs use `DEFAULT_SEED` (the seed of the bundled datasets).
@@ -32,11 +32,10 @@ from simulators.errors import SimulatorError
 from simulators.live import LivePlant
 from simulators.plantfile import load_plant
 from simulators.scenarios import load_scenario
-from simulators.seeding import DEFAULT_SEED, SEED_ENV
+from simulators.seeding import DEFAULT_SEED, SEED_ENV, graded_variant_dir
 from simulators.topics import line_topic
 
 BROKER_ENV = "FACTORYLAB_BROKER"
-VARIANT_ENV = "FACTORYLAB_VARIANT"
 CACHE_ENV = "FACTORYLAB_CACHE"
 BUNDLED = Path(__file__).resolve().parents[1] / "datasets"
 OBSERVED_TABLES = ("readings", "events", "states", "setpoints", "sensors")
@@ -63,12 +62,6 @@ def learner_seed() -> int:
     if not raw.isdigit():
         raise SimulatorError(f"{SEED_ENV}: must be a non-negative integer, got {raw!r}; unset it to use {DEFAULT_SEED}")
     return int(raw)
-
-
-def graded_variant_dir() -> Path | None:
-    """The graded variant's folder while the grader runs this notebook (`FACTORYLAB_VARIANT`), else None."""
-    raw = os.environ.get(VARIANT_ENV, "").strip()
-    return Path(raw) if raw else None
 
 
 def variant_dataset_name(scenario: str, hours: float) -> str:

@@ -1,11 +1,13 @@
-"""Named random streams derived from one seed.
+"""Named random streams derived from one seed, and which variant of the plant a notebook runs on.
 
 Every random draw in the simulators goes through a generator returned here. Streams are keyed by
 name rather than spawned in order, so adding a machine or a sensor does not shift the numbers any
 other part of the plant draws: the same seed keeps giving the same bytes for what did not change.
 """
 
+import os
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -21,5 +23,16 @@ def stream(seed: int, *names: str) -> np.random.Generator:
 # The seed used when none is given: the bundled datasets' seed, so a default run matches them.
 DEFAULT_SEED = 7
 
-# The environment variable carrying a learner's seed into notebooks (`factorylab lab`, the grader's kernels).
+# The environment variable carrying a learner's practice seed into notebooks (`factorylab lab --seed`).
 SEED_ENV = "FACTORYLAB_SEED"
+
+# Set by the grader alone: the read-only folder of the learner's graded variant (observed data and the grader's
+# inputs, no seed, no truth; autograde/variants.py). Kept here, in a module that imports nearly nothing, so that
+# a hidden test cell reading the grader's inputs does not import the whole plant.
+VARIANT_ENV = "FACTORYLAB_VARIANT"
+
+
+def graded_variant_dir() -> Path | None:
+    """The graded variant's folder while the grader runs this notebook (`FACTORYLAB_VARIANT`), else None."""
+    raw = os.environ.get(VARIANT_ENV, "").strip()
+    return Path(raw) if raw else None

@@ -21,7 +21,7 @@ from nbgrader.apps import NbGraderAPI
 
 from autograde.course import Course, nbgrader_config
 from autograde.errors import GradeError
-from autograde.grade import format_summary, grade
+from autograde.grade import UNSAFE_NOTE, format_summary, grade
 from autograde.preprocessors.judge import evidence_of
 from autograde.secret import course_secret, secret_path, variant_seed
 
@@ -143,3 +143,49 @@ def test_a_course_secret_readable_by_others_is_refused(course_copy):
     secret_path(course.root).chmod(0o644)
     with pytest.raises(GradeError, match=r"secret.key: readable by others \(mode 644\); `chmod 600"):
         grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
+
+
+def _manual(course: Course, learner: str) -> tuple[float | None, bool, str | None]:
+    with Gradebook(course.db_url) as gradebook:
+        grade_row = gradebook.find_grade("rate_explain", LAB, LAB, learner)
+        comment = gradebook.find_comment("rate_explain", LAB, LAB, learner)
+        return grade_row.manual_score, grade_row.needs_manual_grade, comment.manual_comment
+
+
+def test_regrading_keeps_a_manual_grade_decided_until_its_answer_changes(course_copy):
+    """nbgrader alone would ask for every manual grade again on a rerun; factorylab keeps them decided while
+    the graded answer is unchanged, and names the ones whose answer changed."""
+    course = course_copy
+    released = released_notebook(course)
+    submit(course, "ada", answer(released, rate_function=RIGHT_RATE, rate_counts=RIGHT_COUNTS,
+                                 rate_explain="It resets at shift change."))
+    grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.find_grade("rate_explain", LAB, LAB, "ada").manual_score = 1.0
+        gradebook.find_grade("rate_explain", LAB, LAB, "ada").needs_manual_grade = False
+        gradebook.find_comment("rate_explain", LAB, LAB, "ada").manual_comment = "Right."
+        gradebook.db.commit()
+
+    [again] = grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
+    assert _manual(course, "ada") == (1.0, False, "Right.")
+    assert (again.score, again.needs_manual_grade, again.messages) == (4.0, False, ())
+
+    submit(course, "ada", answer(released, rate_function=RIGHT_RATE, rate_counts=RIGHT_COUNTS,
+                                 rate_explain="The counter wraps around."))
+    [changed] = grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
+    assert _manual(course, "ada") == (1.0, True, "Right.")
+    assert changed.needs_manual_grade
+    assert changed.messages == ("rate_explain: the answer changed since it was graded by hand: grade it again",)
+
+
+def test_without_the_sandbox_grading_is_refused_unless_unsafe_and_then_every_summary_says_so(course_copy,
+                                                                                            monkeypatch):
+    course = course_copy
+    submit(course, "ada", answer(released_notebook(course), rate_function=RIGHT_RATE, rate_counts=RIGHT_COUNTS))
+    monkeypatch.setattr("autograde.grade.sandbox_available", lambda: False)
+    with pytest.raises(GradeError, match=r"the sandbox \(bubblewrap\) does not run here.*--unsafe"):
+        grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)
+    outcomes = grade(course_dir=course.root, limits=FAST_LIMITS, progress=False, unsafe=True)
+    assert [(o.learner, o.score) for o in outcomes] == [("ada", 3.0)]
+    assert UNSAFE_NOTE in outcomes[0].messages
+    assert format_summary(outcomes).splitlines()[-1] == UNSAFE_NOTE

@@ -84,6 +84,7 @@ def _cases(course: Course, port: int) -> dict:
                                   "numpy.testing.assert_allclose = lambda *a, **k: None\n"
                                   "pandas.testing.assert_frame_equal = lambda *a, **k: None\n"),
         "always_equal": answer(released, rate_function=ALWAYS_EQUAL),
+        "forged_evidence": answer(released, rate_function=PLAUSIBLE_RATE + FORGED_EVIDENCE),
         "silenced_tracebacks": answer(released, rate_function=WRONG_RATE + "get_ipython().set_custom_exc("
                                       "(BaseException,), lambda *args, **kwargs: None)\n"),
         "kill_parent": answer(released, rate_function=WRONG_RATE + "import os, signal\n"
@@ -125,6 +126,13 @@ def corpus(released_course, tmp_path_factory):
 # bomb (each child sleeps, so they pile up until the process limit); a file planted beside the grader's
 # interpreter; a survivor's marker.
 PLAUSIBLE_RATE = "def mean_rate(counts, period_s):\n    return 3.0\n"
+# Evidence written by hand, in a shape the recorder never produces, for the cell after this one.
+FORGED_EVIDENCE = """from IPython.display import display
+import labkit.evidence
+def forged(grade_id, **artefacts):
+    display({labkit.evidence.MIME_TYPE: {"grade_id": grade_id, "artefacts": [2.0]}}, raw=True)
+labkit.evidence.record = forged
+"""
 ALWAYS_EQUAL = """class AlwaysEqual(float):
     def __eq__(self, other):
         return True
@@ -172,7 +180,7 @@ def test_the_control_submission_is_graded_in_the_same_run(corpus):
     "hung_kernel", "memory_bomb", "output_flood", "import_error", "sys_exit", "os_exit", "read_solution", "network",
     "other_language", "input_transformer", "patched_recorder", "patched_testing", "always_equal",
     "silenced_tracebacks", "kill_parent", "read_secret", "write_gradebook", "write_grader_env", "fork_bomb",
-    "disk_bomb", "outlive_kernel", "launcher_module"])
+    "disk_bomb", "outlive_kernel", "launcher_module", "forged_evidence"])
 def test_no_hostile_submission_scores_a_point(corpus, learner):
     outcomes, course = corpus
     assert outcomes[learner].score == 0.0
@@ -200,6 +208,7 @@ def test_no_hostile_submission_scores_a_point(corpus, learner):
     ("input_transformer", "flagged", "rate_function_test: the cell completed without recording its evidence"),
     ("patched_recorder", "flagged", "rate_function_test: the cell completed without recording its evidence"),
     ("launcher_module", "flagged", "left out of grading: ipykernel_launcher.py"),
+    ("forged_evidence", "flagged", "rate_function_test: malformed or misplaced evidence"),
 ])
 def test_each_case_gets_a_clear_status_and_message(corpus, learner, status, message):
     outcome = corpus[0][learner]

@@ -15,9 +15,9 @@ any, and evidence that does not decode are tampering or breakage: the cell fails
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
-from traitlets import Any, List, Unicode
+from traitlets import Any
 
-from autograde.verdicts import Evidence, LabVerdicts, MissingEvidence, VerdictFailed
+from autograde.verdicts import Evidence, MissingEvidence, VerdictFailed
 from labkit.evidence import MIME_TYPE
 from labkit.plaindata import PlainDataError, decode, from_text
 
@@ -31,10 +31,10 @@ def is_auto_test(cell) -> bool:
 
 def evidence_of(output) -> dict | None:
     """The evidence payload of one output, if it is one."""
-    if output.get("output_type") not in ("display_data", "execute_result"):
+    data = output.get("data")
+    if output.get("output_type") not in ("display_data", "execute_result") or not isinstance(data, dict):
         return None
-    payload = output.get("data", {}).get(MIME_TYPE)
-    return payload if payload is not None else None
+    return data.get(MIME_TYPE)
 
 
 class JudgeEvidence(NbGraderPreprocessor):
@@ -42,11 +42,9 @@ class JudgeEvidence(NbGraderPreprocessor):
 
     verdicts = Any(help="the lab's LabVerdicts").tag(config=True)
     variant = Any(help="the learner's graded Variant").tag(config=True)
-    flags = List(Unicode())
 
     def preprocess(self, nb, resources):
-        self.flags = []
-        self._verdicts: LabVerdicts = self.verdicts
+        self.flags: list[str] = []  # what looks tampered with, for the trainer
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
@@ -72,7 +70,7 @@ class JudgeEvidence(NbGraderPreprocessor):
         """The reason the cell fails, or None when nothing needs adding (it passes, or the kernel's own error
         output already fails it)."""
         kernel_error = any(out.output_type == "error" for out in cell.outputs)
-        verdict = self._verdicts.cells.get(grade_id)
+        verdict = self.verdicts.cells.get(grade_id)
         if verdict is None:
             return f"no verdict is registered for {grade_id!r}: report it to your trainer"
         artefacts, problems = {}, []
@@ -81,7 +79,11 @@ class JudgeEvidence(NbGraderPreprocessor):
             if owner != grade_id:
                 problems.append(f"evidence for {owner!r} recorded in {grade_id!r}")
                 continue
-            for name, entry in (payload.get("artefacts") or {}).items():
+            entries = payload.get("artefacts")
+            if not isinstance(entries, dict):
+                problems.append(f"artefacts of type {type(entries).__name__}, not a mapping")
+                continue
+            for name, entry in entries.items():
                 try:
                     artefacts[name] = decode(name, entry["format"], from_text(entry["format"], entry["data"]))
                 except (PlainDataError, KeyError, TypeError) as error:
