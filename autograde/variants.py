@@ -9,9 +9,12 @@ The ground truth of the same runs is read here, by the grader alone, with `truth
 """
 
 import functools
+import hashlib
+import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,16 +59,25 @@ def _generated(scenario: str, seed: int, hours: float) -> Path:
     return folder
 
 
-def observed_tables(scenario: str, seed: int, hours: float = 8.0) -> dict[str, pd.DataFrame]:
-    """The tables a subscriber would have received in that run (what the kernel gets)."""
-    folder = _generated(scenario, seed, float(hours))
-    return {table: pd.read_parquet(folder / f"{table}.parquet") for table in OBSERVED_TABLES}
+def observed_tables(scenario: str, seed: int, hours: float = 8.0,
+                    tables: Sequence[str] = OBSERVED_TABLES) -> dict[str, pd.DataFrame]:
+    """The tables a subscriber would have received in that run (what the kernel gets), or those of `tables`."""
+    return _read(scenario, seed, hours, tables, OBSERVED_TABLES)
 
 
-def truth_tables(scenario: str, seed: int, hours: float = 8.0) -> dict[str, pd.DataFrame]:
-    """The ground truth of that run, for verdicts: every sample's true value and defect, and fault windows."""
+def truth_tables(scenario: str, seed: int, hours: float = 8.0,
+                 tables: Sequence[str] = TRUTH_TABLES) -> dict[str, pd.DataFrame]:
+    """The ground truth of that run, for verdicts: every sample's true value and defect (`readings_truth`) and
+    the fault windows (`faults`), or those of `tables`."""
+    return _read(scenario, seed, hours, tables, TRUTH_TABLES)
+
+
+def _read(scenario: str, seed: int, hours: float, tables: Sequence[str], allowed: tuple[str, ...]) -> dict:
+    unknown = set(tables) - set(allowed)
+    if unknown:
+        raise ValueError(f"no table {sorted(unknown)} here: choose among {', '.join(allowed)}")
     folder = _generated(scenario, seed, float(hours))
-    return {table: pd.read_parquet(folder / f"{table}.parquet") for table in TRUTH_TABLES}
+    return {table: pd.read_parquet(folder / f"{table}.parquet") for table in tables}
 
 
 def add_dataset(folder: Path, scenario: str, seed: int, hours: float = 8.0) -> None:
@@ -73,15 +85,30 @@ def add_dataset(folder: Path, scenario: str, seed: int, hours: float = 8.0) -> N
     source = _generated(scenario, seed, float(hours))
     target = Path(folder) / "datasets" / variant_dataset_name(scenario, float(hours))
     target.mkdir(parents=True, exist_ok=True)
-    for table in OBSERVED_TABLES:
-        shutil.copyfile(source / f"{table}.parquet", target / f"{table}.parquet")
+    for table in OBSERVED_TABLES:  # linked, not copied: the grader's cache holds each table once
+        try:
+            os.link(source / f"{table}.parquet", target / f"{table}.parquet")
+        except OSError:  # a filesystem without hard links
+            shutil.copyfile(source / f"{table}.parquet", target / f"{table}.parquet")
+
+
+@functools.cache
+def _code_version(lab: str) -> str:
+    """A digest of the code that prepares `lab`'s variants (its verdicts and kit modules), so that a folder
+    prepared by older code is never handed to a kernel that expects other inputs."""
+    digest = hashlib.sha256()
+    for module in (f"autograde.verdicts.{lab}", f"labkit.{lab}"):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def prepare_variant(variant: Variant) -> Path:
     """The folder of `variant` for its kernel, written once (atomically) into the grader's private cache."""
     from autograde.verdicts import lab_verdicts  # the verdicts import this module
 
-    folder = _cache_root() / "variants" / variant.lab / f"{variant.seed:x}"
+    folder = _cache_root() / "variants" / variant.lab / _code_version(variant.lab) / f"{variant.seed:x}"
     if folder.is_dir():
         return folder
     partial = folder.parent / f".{folder.name}.partial-{os.getpid()}"

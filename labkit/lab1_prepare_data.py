@@ -10,6 +10,7 @@ kernel only sees the result), the public practice seed otherwise. They cover oth
 than the brief's, so a function must follow its arguments, not the brief's constants.
 """
 
+import contextlib
 import functools
 import json
 import sqlite3
@@ -148,21 +149,20 @@ def grader_inputs(readings: pd.DataFrame, sensors: pd.DataFrame, seed: int) -> d
     return inputs
 
 
-def roundtrip(inputs: dict[str, Any]) -> dict[str, Any]:
-    """`inputs` as a kernel reads them back from the variant's folder (labkit.plaindata's formats)."""
-    return {name: plaindata.decode(name, *plaindata.encode(name, value)) for name, value in inputs.items()}
-
-
 @functools.lru_cache(maxsize=1)
 def _practice_inputs(seed: int) -> dict[str, Any]:
     data = load_dataset(SCENARIO, seed=seed, hours=HOURS)
-    return roundtrip(grader_inputs(data.readings, data.sensors, seed))
+    return plaindata.roundtrip(grader_inputs(data.readings, data.sensors, seed))
 
 
 def probe(name: str) -> Any:
     """The grader's input `name` for this notebook (this learner's graded variant when grading, else the
     practice one), as the learner's functions take it: pairs as tuples, periods as UTC Timestamps."""
-    value = graded_input(name, practice=lambda: _practice_inputs(learner_seed())[name])
+    return as_given(name, graded_input(name, practice=lambda: _practice_inputs(learner_seed())[name]))
+
+
+def as_given(name: str, value: Any) -> Any:
+    """An input as the learner's functions take it (the grader's verdicts see it the same way)."""
     if name.endswith("_targets"):
         return [tuple(pair) for pair in value]
     if name.endswith("_period"):
@@ -289,12 +289,13 @@ def archive_schema_probe(archive: Callable, folder: Path | str) -> dict[str, Any
 
 def archive_content_probe(archive: Callable, folder: Path | str) -> dict[str, Any]:
     """Load the grader's readings into a fresh database in two overlapping updates, as the notebook does
-    (the readings before the grader's split, then all of them); the archive's contents and what each returned."""
+    (the readings before the grader's split, then all of them); the archive's contents (what the updates
+    returned is judged by `archive_update_probe`'s cell)."""
     db_path = fresh_database(folder, "content")
     readings, sources, split = probe("archive_readings"), probe("archive_sources"), probe("archive_split")
-    reports = [_report(archive(db_path, readings[readings["timestamp"] < split].copy(), sources.copy())),
-               _report(archive(db_path, readings.copy(), sources.copy()))]
-    return {**archive_contents(db_path), "reports": reports}
+    archive(db_path, readings[readings["timestamp"] < split].copy(), sources.copy())
+    archive(db_path, readings.copy(), sources.copy())
+    return archive_contents(db_path)
 
 
 def archive_update_probe(archive: Callable, folder: Path | str) -> dict[str, Any]:
@@ -323,17 +324,9 @@ def _report(report: Any) -> Any:
     return {"not_a_dict": repr(report)[:200]}
 
 
-class _connect:
+def _connect(db_path: Path | str) -> contextlib.closing[sqlite3.Connection]:
     """A read-only connection that closes on exit (sqlite3's own context manager commits but does not close)."""
-
-    def __init__(self, db_path: Path | str):
-        path = Path(db_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no archive there; archive_readings must create it")
-        self.db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.db
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.db.close()
+    path = Path(db_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no archive there; archive_readings must create it")
+    return contextlib.closing(sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True))

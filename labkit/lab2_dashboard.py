@@ -25,7 +25,7 @@ KINDS = ("gauge", "trend", "bar", "table", "status")
 # The site's colour code for machine states (the andon tower's), from the brief's quality rules.
 STATE_COLOURS = {"running": "#2e7d32", "starved": "#f9a825", "blocked": "#f9a825", "down": "#c62828",
                  "planned_stop": "#757575"}
-FIGURES = ("cnc_vibration", "cnc_spindle_temperature", "power_by_machine", "latest_values")
+FEED_CLOCK_START_S = 1000.0  # the feed probe's fake clock() at the first message
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ def probe_feed(make_feed: Callable) -> dict:
     passed to `dashboard.update` (topic, timestamp) and the clock times of its `dashboard.refresh` calls."""
     case = graded_input("feed_case", practice=practice_feed_case)
     data = load_dataset()
-    now = [1000.0]
+    now = [FEED_CLOCK_START_S]
     dashboard = RecordingDashboard(data.sensors, clock=lambda: now[0])
     feed = make_feed(dashboard, max_refresh_hz=case["max_refresh_hz"], clock=lambda: now[0])
     messages = feed_messages(data, case)

@@ -199,6 +199,22 @@ def practice_channel_case() -> dict:
     return {"rule": rule, "event": "firing", "value": 68.9, "timestamp": "2026-01-05T07:00:00+00:00"}
 
 
+def _arrivals(inbox: queue.Queue, timeout_s: float, settle_s: float = 0.2) -> list:
+    """What reaches `inbox`: wait up to `timeout_s` for the first item, then `settle_s` for any that follow (a
+    duplicate sent by mistake must be seen, not missed)."""
+    items = []
+    deadline = time.monotonic() + timeout_s
+    while not items and time.monotonic() < deadline:
+        try:
+            items.append(inbox.get(timeout=0.1))
+        except queue.Empty:
+            continue
+    time.sleep(settle_s)
+    while not inbox.empty():
+        items.append(inbox.get())
+    return items
+
+
 def probe_email(send_alarm_email, rule_class, *, timeout_s: float = 5.0) -> list[dict]:
     """The e-mails a local SMTP server received when `send_alarm_email(event, rule, host=, port=)` sent the
     grader's alarm: each as {"from", "to", "subject", "body"}."""
@@ -219,16 +235,7 @@ def probe_email(send_alarm_email, rule_class, *, timeout_s: float = 5.0) -> list
     controller.start()
     try:
         send_alarm_email(_event(case), make_rule(rule_class, case["rule"]), host="127.0.0.1", port=port)
-        messages = []
-        deadline = time.monotonic() + timeout_s
-        while not messages and time.monotonic() < deadline:
-            try:
-                messages.append(received.get(timeout=0.1))
-            except queue.Empty:
-                continue
-        time.sleep(0.2)
-        while not received.empty():
-            messages.append(received.get())
+        messages = _arrivals(received, timeout_s)
     finally:
         controller.stop()
     plain = []
@@ -248,20 +255,11 @@ def probe_mqtt(publish_alarm, rule_class, *, timeout_s: float = 5.0) -> list[str
 
     case = graded_input("channel_case", practice=practice_channel_case)
     inbox: queue.Queue = queue.Queue()
-    payloads = []
     with EmbeddedBroker() as broker, MqttClient(broker.url) as listener, MqttClient(broker.url) as client:
         listener.subscribe(PROBE_TOPIC, inbox.put, qos=1)
         publish_alarm(client, PROBE_TOPIC, _event(case), make_rule(rule_class, case["rule"]))
         client.flush(timeout_s=timeout_s)
-        deadline = time.monotonic() + timeout_s
-        while not payloads and time.monotonic() < deadline:
-            try:
-                payloads.append(inbox.get(timeout=0.1))
-            except queue.Empty:
-                continue
-        time.sleep(0.2)
-        while not inbox.empty():
-            payloads.append(inbox.get())
+        payloads = _arrivals(inbox, timeout_s)
     return [bytes(message.payload).decode("utf-8", errors="replace")[:4000] for message in payloads]
 
 

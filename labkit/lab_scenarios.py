@@ -6,22 +6,31 @@
   working clock) and runs factorylab's SimPy line on it, applying the scenario's setpoints (the commands the
   plant accepts: conwip, speed, buffer) at t=0. Nothing of the hidden plant goes in: the model is exactly as good
   as its parameters.
-- `draft_params(log)`: the planning office's quick model v1, fitted from the MES export with three mistakes a
+- `draft_params()`: the planning office's quick model v1, fitted from the MES export with three mistakes a
   hurried analyst makes (process times taken as finish - start on the working clock, so breakdowns during an
   operation count as processing, all laws normal; scrap ignored; the mix of the sales plan, 50/50, instead of
   the released parts'). The learner's acceptance test must find its gaps, the action plan correct them.
+- `observed_kpis()`: the plant's KPIs over the export, in working time, as lab_model_line computes them.
 - the brief's limits on improvements (IMPROVEMENT_LIMITS), target (TARGET_GAIN) and tolerances (MODEL_TOLERANCE).
+
+The draft and the observed KPIs are data, not functions of a log: when graded, the grader's inputs for this
+learner's variant (`labkit.variant.graded_input`); otherwise computed here from the practice seed's export
+(`variant_draft_params`, `variant_observed_kpis` take a seed, never a log). lab_model_line asks its learners for
+the same computations on the export their kernel receives without its seed, so no function here may answer them.
 """
 
-import math
+import contextlib
+import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import simpy
-from scipy import stats
 
-from labkit.lab_model_line import ProductionLog
+from labkit.lab_model_line import kpi_table, simulate_production_log
+from labkit.variant import graded_input
 from simulators.kpis import compute_kpis
+from simulators.learner import learner_seed
 from simulators.line import Line, LineRun
 from simulators.plantfile import parse_plant
 
@@ -34,7 +43,7 @@ MODEL_TOLERANCE = {"throughput_per_hour": 0.03, "mean_cycle_time_s": 0.04, "mean
 MIN_REPLICATIONS = 5
 
 
-def model_plant(params: dict, *, source: str = "<line model>"):
+def model_plant(params: dict):
     """The line as the model sees it: a plant file written from `params`, on the working clock (no calendar)."""
     stations = {}
     for name, spec in params["stations"].items():
@@ -53,7 +62,7 @@ def model_plant(params: dict, *, source: str = "<line model>"):
         release = {"policy": "open", "interarrival": {"dist": "exponential", "mean_s": params["release_interval_s"]}}
     return parse_plant({"schema": "factorylab/plant/v1", "name": "line model", "stations": stations,
                         "location": {"site": "model", "area": "model", "line": "model"}, "products": products,
-                        "release": release}, source)
+                        "release": release}, "<line model>")
 
 
 def run_model(params: dict, *, hours: float, seed: int, scenario: dict | None = None) -> dict:
@@ -85,8 +94,14 @@ def apply_scenario(line: Line, scenario: dict) -> None:
         line.set_buffer(station, places)
 
 
-def draft_params(log: ProductionLog) -> dict:
-    """The planning office's model v1 (see the module docstring for its three mistakes)."""
+def draft_params() -> dict:
+    """The planning office's model v1 of this notebook's line (see the module docstring for its three mistakes)."""
+    return graded_input("draft_params", practice=lambda: variant_draft_params(learner_seed()))
+
+
+def variant_draft_params(seed: int) -> dict:
+    """Model v1 as the planning office fits it from the export of the plant variant of `seed`."""
+    log = simulate_production_log(seed)
     events = log.events
     setpoints = log.setpoints
     stations_in_order = list(log.states["machine"].unique())
@@ -121,23 +136,35 @@ def draft_params(log: ProductionLog) -> dict:
             "process_times": process_times, "stations": stations}
 
 
-def student_interval(values) -> tuple[float, float]:
-    """The 95 % Student-t interval of the mean of `values`."""
-    values = np.asarray(values, dtype=float)
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-    return float(values.mean() - half), float(values.mean() + half)
+def observed_kpis() -> pd.Series:
+    """The plant's KPIs over this notebook's export, one value per KPI name (kpi_table's): the grader's figures
+    for the learner's variant when graded, else the practice variant's."""
+    return pd.Series(graded_input("observed_kpis", practice=lambda: variant_observed_kpis(learner_seed())),
+                     dtype=float)
 
 
-def tolerance_gaps(model_means: pd.Series, observed: pd.Series) -> pd.Series:
-    """Each KPI's gap in units of the brief's tolerance (1.0 = at the limit): relative for throughput, cycle
-    time and WIP, absolute for utilisations."""
-    gaps = {}
-    for name, target in observed.items():
-        if name.startswith("utilisation_"):
-            gaps[name] = abs(model_means[name] - target) / MODEL_TOLERANCE["utilisation"]
-        else:
-            gaps[name] = abs(model_means[name] / target - 1.0) / MODEL_TOLERANCE[name]
-    return pd.Series(gaps, dtype=float)
+def variant_observed_kpis(seed: int) -> dict[str, float]:
+    """The KPIs of the export of the plant variant of `seed`, in working time, flattened: throughput per planned
+    production hour, mean cycle time in working seconds (release to completion), time-average WIP and each
+    station's running share of planned time."""
+    log = simulate_production_log(seed)
+    events, states = log.events, log.states
+    work_end_s = log.work_hours * 3600.0
+    released = events[events["kind"] == "part_released"].set_index("part_id")["work_s"]
+    left = events[events["kind"].isin(["part_completed", "part_scrapped"])].set_index("part_id")["work_s"]
+    completed = events[events["kind"] == "part_completed"].set_index("part_id")["work_s"]
+    in_line = left.reindex(released.index).fillna(work_end_s) - released
+    utilisation = {}
+    for station, station_states in states.groupby("machine", sort=False):
+        w = np.append(station_states["work_s"].to_numpy(), work_end_s)
+        utilisation[station] = float((np.diff(w) * (station_states["state"] == "running").to_numpy()).sum()
+                                     / work_end_s)
+    return kpi_table({
+        "throughput_per_hour": len(completed) / log.work_hours,
+        "mean_cycle_time_s": float((completed - released.reindex(completed.index)).mean()),
+        "mean_wip": float(in_line.sum() / work_end_s),
+        "utilisation": utilisation,
+    }).to_dict()
 
 
 def flatten(params: dict, prefix: str = "") -> dict[str, object]:
@@ -164,39 +191,12 @@ def unflatten(flat: dict[str, object]) -> dict:
     return nested
 
 
-def observed_kpis(log: ProductionLog) -> dict:
-    """The plant's KPIs in working time, as lab_model_line computes them: throughput per planned production hour,
-    mean cycle time in working seconds (release to completion), time-average WIP and each station's running
-    share of planned time."""
-    events, states = log.events, log.states
-    work_end_s = log.work_hours * 3600.0
-    released = events[events["kind"] == "part_released"].set_index("part_id")["work_s"]
-    left = events[events["kind"].isin(["part_completed", "part_scrapped"])].set_index("part_id")["work_s"]
-    completed = events[events["kind"] == "part_completed"].set_index("part_id")["work_s"]
-    in_line = left.reindex(released.index).fillna(work_end_s) - released
-    utilisation = {}
-    for station, station_states in states.groupby("machine", sort=False):
-        w = np.append(station_states["work_s"].to_numpy(), work_end_s)
-        utilisation[station] = float((np.diff(w) * (station_states["state"] == "running").to_numpy()).sum()
-                                     / work_end_s)
-    return {
-        "throughput_per_hour": len(completed) / log.work_hours,
-        "mean_cycle_time_s": float((completed - released.reindex(completed.index)).mean()),
-        "mean_wip": float(in_line.sum() / work_end_s),
-        "utilisation": utilisation,
-    }
-
-
 DATABASE_TABLES = ("tests", "parameters", "conditions", "runs", "results")
 
 
 def database_evidence(path) -> dict:
     """What the grader reads of a simulation database: its schema (columns, primary and foreign keys of every
     table, as SQLite reports them) and the content of the five tables, as plain data."""
-    import contextlib
-    import sqlite3
-    from pathlib import Path
-
     path = Path(path)
     if not path.is_file():
         return {"schema": {}}

@@ -25,6 +25,7 @@ from labkit.variant import graded_input
 from simulators.learner import learner_seed
 from simulators.line import LineRun, simulate
 from simulators.plantfile import load_plant
+from simulators.seeding import stream
 from simulators.topics import timestamp
 
 LOG_HOURS = 112.0  # Monday 06:00 to Friday 22:00: the ten shifts of a working week
@@ -95,8 +96,8 @@ def mes_tables(run: LineRun, until_s: float | None = None) -> tuple[pd.DataFrame
 
 def production_log() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The plant's MES export of a working week (events, states): the graded variant's when graded."""
-    events = graded_input("week_events", practice=lambda: _practice_week(learner_seed())[0])
-    states = graded_input("week_states", practice=lambda: _practice_week(learner_seed())[1])
+    events = graded_input("week_events", practice=lambda: week_export(learner_seed())[0])
+    states = graded_input("week_states", practice=lambda: week_export(learner_seed())[1])
     return events.copy(), states.copy()
 
 
@@ -106,9 +107,10 @@ def mes_export(until_s: float, seed: int | None = None) -> tuple[pd.DataFrame, p
     return mes_tables(simulated_run(seed, until_s / 3600.0 + 0.01), until_s)
 
 
-@lru_cache(maxsize=2)
-def _practice_week(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return mes_tables(simulated_run(seed, LOG_HOURS))
+@lru_cache(maxsize=4)
+def week_export(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The MES export (events, states) of the working week of `seed`, shared: copy it before changing it."""
+    return mes_tables(simulated_run(seed))
 
 
 # --- what the week's log says about predictions (for learning: the week's outputs are in its log) --------------
@@ -158,25 +160,22 @@ def error_budget(outputs: np.ndarray | None = None) -> float:
 # --- the grader's questions and probes ----------------------------------------------------------------------
 
 
-def _rng(seed: int, purpose: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), 0x7B1D, purpose])
-
-
 def twin_state_times(seed: int) -> list[float]:
     """The moments of the week at which the twin's state is probed, chosen from `seed`."""
-    rng = _rng(seed, 1)
+    rng = stream(seed, "twin_build", "twin_state_times")
     return sorted(round(float(t), 1) for t in rng.uniform(1800.0, LOG_HOURS * 3600.0 - 60.0, TWIN_STATE_PROBES))
 
 
 def kpi_shifts(seed: int) -> list[int]:
     """The shifts of the week (by index) whose KPIs are probed, chosen from `seed`."""
-    return sorted(int(i) for i in _rng(seed, 2).choice(len(week_shifts()), KPI_PROBES, replace=False))
+    rng = stream(seed, "twin_build", "kpi_shifts")
+    return sorted(int(i) for i in rng.choice(len(week_shifts()), KPI_PROBES, replace=False))
 
 
 def prediction_questions(seed: int) -> list[dict]:
     """The grader's questions: for each, the seed of its own week, the shift asked about and the moment the
     twin last synchronised (90, 60 or 30 min before that shift's end), chosen from `seed`."""
-    rng = _rng(seed, 3)
+    rng = stream(seed, "twin_build", "prediction_questions")
     return [{"week_seed": int(rng.integers(1, 2**31 - 1)), "shift": index, "synced_s": end_s - before_s}
             for index, (_, end_s) in enumerate(week_shifts()) for before_s in QUERY_BEFORE_END_S]
 
@@ -187,7 +186,7 @@ def question_logs(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     (events, states) with a `question` column (the question's index)."""
     tables = []
     for number, question in enumerate(prediction_questions(seed)):
-        events, states = mes_tables(simulated_run(question["week_seed"], LOG_HOURS), question["synced_s"])
+        events, states = mes_tables(simulated_run(question["week_seed"]), question["synced_s"])
         tables.append((events.assign(question=number), states.assign(question=number)))
     return (pd.concat([e for e, _ in tables], ignore_index=True),
             pd.concat([s for _, s in tables], ignore_index=True))

@@ -17,17 +17,17 @@ the CNC's input buffer BUFFER_PLACE_EUR.
 
 import math
 from dataclasses import replace
+from functools import lru_cache
 from types import MappingProxyType
 
-import numpy as np
 import pandas as pd
-import simpy
 
-from labkit.lab_twin_build import DAY_S, LOG_HOURS, SHIFT_S, production_log, shift_window
+from labkit.lab_model_line import plant_params
+from labkit.lab_twin_build import DAY_S, LOG_HOURS, SHIFT_S, mes_tables, production_log, shift_window
 from labkit.variant import graded_input
-from simulators.distributions import Distribution, parse_distribution
+from simulators.distributions import parse_distribution
 from simulators.learner import learner_seed
-from simulators.line import Line
+from simulators.line import simulate
 from simulators.plantfile import Breakdowns, Plant, load_plant
 from simulators.seeding import stream
 
@@ -50,7 +50,6 @@ GAP_THRESHOLD = 0.05  # a process time more than 5 % off the plant's is a gap to
 FIDELITY_CONWIP = (3, 6)  # the twin is validated where variability matters (3) and at the current cap (6)
 FIDELITY_SEEDS = tuple(range(4000, 4004))
 FIDELITY_TOLERANCE = 0.02
-UP_STATES = ("running", "starved", "blocked")
 BREAK_AFTER_S, BREAK_S = 4 * 3600.0, 15 * 60.0
 MONITORED = ("good_parts", "mean_lead_time_s", "cnc_starved_share")
 REFERENCE_DAYS = 2  # control limits from Monday and Tuesday, checks from Wednesday on
@@ -67,32 +66,23 @@ def twin_params() -> dict:
 
 def stale_twin(seed: int) -> dict:
     """The twin of variant `seed`: the plant's laws, three process times 10-20 % off, the rest within 3 %."""
-    plant = load_plant()
+    params = plant_params(load_plant())
     rng = stream(seed, "twin_improve", "stale")
-    pairs = [(product.name, step.station) for product in plant.products.values() for step in product.routing]
+    laws = params["process_times"]
+    pairs = [(product, station) for product, steps in laws.items() for station in steps]
     stale = {pairs[i] for i in rng.choice(len(pairs), STALE_PAIRS, replace=False)}
-    process_times = {}
-    for product in plant.products.values():
-        process_times[product.name] = {}
-        for step in product.routing:
-            if (product.name, step.station) in stale:
-                factor = 1.0 + float(rng.choice([-1.0, 1.0]) * rng.uniform(*STALE_RANGE))
-            else:
-                factor = 1.0 + float(rng.uniform(-0.02, 0.02))
-            process_times[product.name][step.station] = {
-                "dist": step.time.kind, **{k: round(v * factor, 2) for k, v in step.time.params.items()}}
-    stations = {}
-    for name, station in plant.stations.items():
-        near = lambda value: round(value * (1.0 + float(rng.uniform(-0.03, 0.03))), 4)  # noqa: E731
-        breakdowns = station.breakdowns
-        stations[name] = {"buffer": station.input_buffer,
-                          "mtbf_hours": near(breakdowns.mtbf_hours) if breakdowns else None,
-                          "mttr_hours": near(breakdowns.mttr_hours) if breakdowns else None,
-                          "scrap_rate": near(station.scrap_rate)}
-    mix = {name: product.mix for name, product in plant.products.items()}
-    return {"conwip": plant.release.wip_cap, "mix": mix,
-            "routings": {name: [step.station for step in p.routing] for name, p in plant.products.items()},
-            "process_times": process_times, "stations": stations}
+    for product, station in pairs:
+        if (product, station) in stale:
+            factor = 1.0 + float(rng.choice([-1.0, 1.0]) * rng.uniform(*STALE_RANGE))
+        else:
+            factor = 1.0 + float(rng.uniform(-0.02, 0.02))
+        law = laws[product][station]
+        laws[product][station] = law | {k: round(v * factor, 2) for k, v in law.items() if k != "dist"}
+    for station in params["stations"].values():
+        for key in ("mtbf_hours", "mttr_hours", "scrap_rate"):
+            if station[key] is not None:
+                station[key] = round(station[key] * (1.0 + float(rng.uniform(-0.03, 0.03))), 4)
+    return params
 
 
 def twin_plant(params: dict, setpoints: dict | None = None) -> Plant:
@@ -120,22 +110,9 @@ def twin_plant(params: dict, setpoints: dict | None = None) -> Plant:
                    release=replace(plant.release, wip_cap=int(chosen["conwip"])))
 
 
-def run_week(plant: Plant, seed: int, hours: float = LOG_HOURS) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The MES export (events, states) of `plant` over `hours` from Monday 06:00 (lab_twin_build's form)."""
-    env = simpy.Environment()
-    line = Line(env, plant, seed)
-    env.run(until=hours * 3600.0)
-    events = pd.DataFrame(line.events, columns=["t_s", "kind", "machine", "part_id", "product", "reason"])
-    states = pd.DataFrame(line.state_log, columns=["t_s", "machine", "state", "reason"])
-    return events.astype({"part_id": "Int64"}), states
-
-
 def good_parts(plant: Plant, seed: int, hours: float = LOG_HOURS) -> int:
     """Good parts completed in `hours` (the test plan's response, without building DataFrames)."""
-    env = simpy.Environment()
-    line = Line(env, plant, seed)
-    env.run(until=hours * 3600.0)
-    return line.completed
+    return sum(event.kind == "part_completed" for event in simulate(plant, hours=hours, seed=seed).events)
 
 
 def contribution_eur(good: float, setpoints: dict) -> float:
@@ -148,7 +125,7 @@ def plant_trial(setpoints: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The MES export of the trial week the plant runs with `setpoints` (on the practice variant, the same week
     and breakdowns as the log; when graded, a trial week of the grader's)."""
     seed = graded_input("trial_seed", practice=learner_seed)
-    return run_week(true_plant(checked_setpoints(setpoints)), int(seed))
+    return mes_tables(simulate(true_plant(checked_setpoints(setpoints)), hours=LOG_HOURS, seed=int(seed)))
 
 
 def working_seconds(from_s: float, to_s: float) -> float:
@@ -210,17 +187,23 @@ def fidelity(params: dict) -> dict[int, float]:
     """Relative gap of the twin's good parts to the plant's, per CONWIP level of FIDELITY_CONWIP (same seeds)."""
     result = {}
     for conwip in FIDELITY_CONWIP:
-        setpoints = {**CURRENT_SETPOINTS, "conwip": conwip}
-        twin = sum(good_parts(twin_plant(params, setpoints), seed) for seed in FIDELITY_SEEDS)
-        plant = sum(good_parts(true_plant(setpoints), seed) for seed in FIDELITY_SEEDS)
-        result[conwip] = twin / plant - 1.0
+        twin = twin_plant(params, {**CURRENT_SETPOINTS, "conwip": conwip})
+        result[conwip] = sum(good_parts(twin, seed) for seed in FIDELITY_SEEDS) / _plant_fidelity_output(conwip) - 1.0
     return result
+
+
+@lru_cache(maxsize=len(FIDELITY_CONWIP))
+def _plant_fidelity_output(conwip: int) -> int:
+    """The plant's good parts over FIDELITY_SEEDS at the current setpoints with this CONWIP cap (the same for
+    every twin: computed once)."""
+    plant = true_plant({**CURRENT_SETPOINTS, "conwip": conwip})
+    return sum(good_parts(plant, seed) for seed in FIDELITY_SEEDS)
 
 
 def dashboard_cuts(seed: int) -> list[float]:
     """The two moments of the week (Wednesday, then Thursday, in working hours) at which the dashboards are probed,
     chosen from `seed`."""
-    rng = np.random.default_rng([int(seed), 0x7B1E, 1])
+    rng = stream(seed, "twin_improve", "dashboard_cuts")
     return [round(day * DAY_S + float(rng.uniform(600.0, 2 * SHIFT_S - 600.0)), 1) for day in (2, 3)]
 
 
@@ -237,11 +220,11 @@ def probe_dashboards(make_dashboards, rate_per_h: float) -> dict:
     cuts_s = [float(cut_s) for cut_s in graded_input("dashboard_cuts", practice=lambda: dashboard_cuts(learner_seed()))]
     shown = []
     if layout["figures"]:
-        stream = timed_stream(max(cuts_s))
+        messages = timed_stream(max(cuts_s))
         position = 0
         for cut_s in cuts_s:
-            while position < len(stream) and stream[position][0] <= cut_s:
-                boards.update(*stream[position][1:])
+            while position < len(messages) and messages[position][0] <= cut_s:
+                boards.update(*messages[position][1:])
                 position += 1
             boards.refresh()
             lights = getattr(boards, "lights", {})
@@ -275,5 +258,4 @@ def _trace(figure, attribute: str):
 
 def scaled_law(dist: dict, factor: float) -> dict:
     """A plant-file law with every time multiplied by `factor` (same family, same coefficient of variation)."""
-    law = Distribution(dist["dist"], {k: v for k, v in dist.items() if k != "dist"})
-    return {"dist": law.kind, **{k: v * factor for k, v in law.params.items()}}
+    return dist | {k: v * factor for k, v in dist.items() if k != "dist"}

@@ -93,6 +93,12 @@ def decode(name: str, fmt: str, data: bytes) -> Any:
     raise PlainDataError(f"{name}: unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
+def roundtrip(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` as the other side of the boundary reads them back (the grader's inputs as a kernel sees them,
+    a kernel's artefacts as the grader decodes them)."""
+    return {name: decode(name, *encode(name, value)) for name, value in values.items()}
+
+
 def to_text(fmt: str, data: bytes) -> str:
     """The bytes of one artefact as text for a JSON document (base64 except for JSON itself)."""
     return data.decode("utf-8") if fmt == "json" else base64.b64encode(data).decode("ascii")

@@ -61,6 +61,19 @@ class GradedLab:
         """The graded variant the course's secret gives `learner` in this lab (what the verdicts judged)."""
         return Variant(self.lab, learner, variant_seed(course_secret(self.course.root), self.lab, learner))
 
+    def lost_points(self, learner: str) -> dict[str, float]:
+        """grade_id -> points the learner lost, for each autograded test cell not at full marks (fails when the
+        learner has no autograded cell in the gradebook, so that "nothing lost" cannot hold vacuously)."""
+        scores = self.auto_scores(learner)
+        assert scores and all(top > 0 for _score, top in scores.values()), (learner, scores)
+        return {grade_id: top - score for grade_id, (score, top) in scores.items() if score != top}
+
+    def assert_full_marks_on_distinct_variants(self, *learners: str) -> None:
+        """Each of `learners` (graded on variants that differ) scores full marks on every autograded cell."""
+        assert len({self.variant(learner).seed for learner in learners}) == len(learners), learners
+        for learner in learners:
+            assert self.lost_points(learner) == {}, (learner, self.auto_scores(learner))
+
 
 def release_lab(course_dir: Path, lab: str) -> Course:
     """`labs/<lab>` released into a fresh course at `course_dir`, without the self-check (test_labs.py runs it)."""
@@ -71,6 +84,11 @@ def release_lab(course_dir: Path, lab: str) -> Course:
 def cell_by_id(notebook: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
     """The cell of `notebook` with nbgrader's `grade_id`."""
     return next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def the_solution(versions: LabVersions) -> nbformat.NotebookNode:
+    """The lab's solution, unchanged (as a learner would submit it)."""
+    return versions.source
 
 
 def solution_with(grade_id: str, right: str, wrong: str) -> Answer:

@@ -10,7 +10,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from lab_grading import grade_variants, solution_with
+from lab_grading import grade_variants, solution_with, the_solution
 
 from autograde.catalogue import load_catalogue
 from autograde.criteria_tags import read_graded_cells, validate_lab_tags
@@ -18,7 +18,7 @@ from autograde.variants import Variant, practice_variant, prepare_variant
 from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab1_prepare_data as verdicts
 from labkit import lab1_prepare_data as kit
-from simulators.learner import VARIANT_ENV
+from simulators.seeding import VARIANT_ENV
 
 LAB = "lab1_prepare_data"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
@@ -50,20 +50,26 @@ def functions(**replacements: str) -> dict:
     return namespace
 
 
+@pytest.fixture
+def practice_kit(monkeypatch):
+    """The kit reading the public practice inputs, as a kernel does outside grading."""
+    monkeypatch.delenv(VARIANT_ENV, raising=False)
+    monkeypatch.delenv("FACTORYLAB_SEED", raising=False)
+
+
 @pytest.fixture(params=[PRACTICE, GRADED], ids=["practice", "graded"])
 def variant(request, monkeypatch):
     """A variant, and the kit reading its inputs as a graded kernel would (or the practice ones)."""
     if request.param is GRADED:
         monkeypatch.setenv(VARIANT_ENV, str(prepare_variant(GRADED)))
     else:
-        monkeypatch.delenv(VARIANT_ENV, raising=False)
-        monkeypatch.delenv("FACTORYLAB_SEED", raising=False)
+        request.getfixturevalue("practice_kit")
     return request.param
 
 
 def evidence(grade_id: str, **artefacts) -> Evidence:
     """Artefacts as the grader decodes them (labkit.plaindata's round trip)."""
-    return Evidence(grade_id, kit.roundtrip(artefacts))
+    return Evidence.recorded(grade_id, **artefacts)
 
 
 def judge(grade_id: str, variant: Variant, **artefacts) -> None:
@@ -125,7 +131,7 @@ def test_the_solution_passes_every_function_verdict(variant, tmp_path):
     judge("lab1_archive_update_test", variant, **kit.archive_update_probe(f["archive_readings"], tmp_path))
 
 
-def test_the_graded_inputs_differ_from_the_practice_ones_and_from_the_brief(monkeypatch):
+def test_the_graded_inputs_differ_from_the_practice_ones_and_from_the_brief():
     practice = verdicts.inputs(PRACTICE.seed)
     graded = verdicts.inputs(GRADED.seed)
     for name in ("select_targets", "select_period", "resample_period", "transfer_learner", "archive_split"):
@@ -138,10 +144,8 @@ def test_the_graded_inputs_differ_from_the_practice_ones_and_from_the_brief(monk
     assert set(minutes["n_samples"]) >= {0, 29, 30}, "the resample probe has empty and borderline minutes"
 
 
-def test_a_wrong_seed_answer_fails_on_the_graded_variant(monkeypatch):
+def test_a_wrong_seed_answer_fails_on_the_graded_variant(practice_kit):
     """Evidence computed on the practice inputs does not pass for a graded variant (no shared answers)."""
-    monkeypatch.delenv(VARIANT_ENV, raising=False)
-    monkeypatch.delenv("FACTORYLAB_SEED", raising=False)
     f = functions()
     with pytest.raises(VerdictFailed):
         judge("lab1_clean_test", GRADED, **clean_evidence(f))
@@ -169,8 +173,7 @@ def test_identify_accepts_the_brief_and_rejects_wrong_targets_or_period():
               **brief(period=(pd.Timestamp("2026-01-05T06:00"), pd.Timestamp("2026-01-05T10:00"))))
 
 
-def test_locate_rejects_partial_metadata_a_guessed_unit_and_a_function_ignoring_its_targets(monkeypatch):
-    monkeypatch.delenv(VARIANT_ENV, raising=False)
+def test_locate_rejects_partial_metadata_a_guessed_unit_and_a_function_ignoring_its_targets(practice_kit):
     f = functions()
     metadata = [dict(row) for _, row in verdicts.plant_sources().reset_index().iterrows()]
     located = f["locate_sources"](metadata, kit.probe("locate_targets"))
@@ -187,12 +190,6 @@ def test_locate_rejects_partial_metadata_a_guessed_unit_and_a_function_ignoring_
 
 
 # --- filter ---------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def practice_kit(monkeypatch):
-    monkeypatch.delenv(VARIANT_ENV, raising=False)
-    monkeypatch.delenv("FACTORYLAB_SEED", raising=False)
-
 
 def test_select_rejects_dropped_duplicates_an_inclusive_end_and_changed_rows(practice_kit):
     deduplicating = functions(**{"return readings[wanted].reset_index(drop=True)":
@@ -372,19 +369,17 @@ def test_through_the_grader_a_mistake_costs_only_its_own_cell(tmp_path):
     the identification, a selection that drops duplicates only the selection, a lax spike filter only the
     cleaning, although each of these feeds the later parts of the learner's own pipeline."""
     graded = grade_variants(tmp_path / "course", LAB, {
-        "ana": lambda versions: versions.source,
-        "bob": lambda versions: versions.source,
+        "ana": the_solution,
+        "bob": the_solution,
         "wrong_target": solution_with("lab1_identify", '("saw", "vibration")', '("saw", "power")'),
         "deduplicating": solution_with("lab1_select", "return readings[wanted].reset_index(drop=True)",
                                        "return readings[wanted].drop_duplicates(['machine', 'sensor', 'seq'])"),
         "lax_spikes": solution_with("lab1_clean", "SPIKE_FRACTION = 0.10", "SPIKE_FRACTION = 1.0"),
     })
-    assert graded.variant("ana").seed != graded.variant("bob").seed
-    lost = {}
-    for learner in ("ana", "bob", "wrong_target", "deduplicating", "lax_spikes"):
-        scores = graded.auto_scores(learner)
-        assert len(scores) == 9 and all(maximum > 0 for _score, maximum in scores.values())
-        lost[learner] = {grade_id: maximum - score for grade_id, (score, maximum) in scores.items() if score != maximum}
+    graded.assert_full_marks_on_distinct_variants("ana", "bob")
+    learners = ("ana", "bob", "wrong_target", "deduplicating", "lax_spikes")
+    assert all(len(graded.auto_scores(learner)) == 9 for learner in learners)
+    lost = {learner: graded.lost_points(learner) for learner in learners}
     assert lost == {"ana": {}, "bob": {}, "wrong_target": {"lab1_identify_test": 2},
                     "deduplicating": {"lab1_select_test": 2}, "lax_spikes": {"lab1_clean_test": 4}}
 

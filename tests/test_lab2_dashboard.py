@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lab_grading import grade_variants, release_lab, solution_with
+from lab_grading import grade_variants, release_lab, solution_with, the_solution
 
 from autograde.catalogue import load_catalogue
 from autograde.criteria_tags import AUTO, read_graded_cells, validate_lab_tags
@@ -20,12 +20,12 @@ from autograde.variants import practice_variant
 from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab2_dashboard as verdicts
 from labkit import lab2_dashboard as kit
-from labkit import plaindata
 from simulators.learner import load_dataset
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "labs" / "lab2_dashboard" / "lab2_dashboard.ipynb"
 LAB = "lab2_dashboard"
 PRACTICE = practice_variant(LAB)
+GRADED = dataclasses.replace(PRACTICE, learner="ada", seed=4242)
 RIGHT_SIGNALS = {"cnc_vibration": [("cnc", "vibration")], "cnc_spindle_temperature": [("cnc", "spindle_temperature")],
                  "power_by_machine": [(m, "spindle_power" if m == "cnc" else "power")
                                       for m in ("saw", "cnc", "deburr", "wash", "inspect")],
@@ -60,10 +60,17 @@ def sensors():
     return load_dataset().sensors
 
 
+@pytest.fixture
+def graded_kernel(monkeypatch, tmp_path):
+    """The kit reading GRADED's folder, as written by the preparer, as a graded kernel does."""
+    folder = tmp_path / "variant"
+    verdicts.prepare(GRADED, folder)
+    monkeypatch.setenv("FACTORYLAB_VARIANT", str(folder))
+
+
 def judge(grade_id: str, variant=PRACTICE, **artefacts) -> None:
     """Judge artefacts as the grader decodes them (plain data on the way)."""
-    decoded = {name: plaindata.decode(name, *plaindata.encode(name, value)) for name, value in artefacts.items()}
-    verdicts.VERDICTS.cells[grade_id](Evidence(grade_id, decoded), variant)
+    verdicts.VERDICTS.cells[grade_id](Evidence.recorded(grade_id, **artefacts), variant)
 
 
 # --- the kit --------------------------------------------------------------------------------------------
@@ -92,11 +99,11 @@ def test_every_autograded_cell_has_a_verdict_and_the_notebook_imports_no_grader_
     tests = {cell.grade_id for cell in read_graded_cells(NOTEBOOK) if cell.mode == AUTO}
     assert tests == set(verdicts.VERDICTS.cells)
     assert "autograde" not in NOTEBOOK.read_text()
-    assert "import autograde" not in Path(kit.__file__).read_text()
+    assert "autograde" not in Path(kit.__file__).read_text()
 
 
 def test_graded_inputs_change_the_gauge_range_and_the_windows():
-    graded = verdicts.grader_inputs(dataclasses.replace(PRACTICE, learner="ada", seed=4242))
+    graded = verdicts.grader_inputs(GRADED)
     practice = verdicts.grader_inputs(PRACTICE)
     assert graded["replay_windows"] != practice["replay_windows"]
     vibration = lambda s: s[(s.machine == "cnc") & (s.kind == "vibration")].high.iloc[0]  # noqa: E731
@@ -113,15 +120,11 @@ def test_the_solution_passes_every_verdict(solution, sensors):
     judge("lab2_dashboard_feed_test", feed=kit.probe_feed(solution["make_feed"]))
 
 
-def test_the_solution_passes_on_a_graded_variant_s_inputs(solution, monkeypatch, tmp_path):
+def test_the_solution_passes_on_a_graded_variant_s_inputs(solution, graded_kernel):
     """The kernel reads the variant folder the preparer wrote; the verdicts judge against the same variant."""
-    variant = dataclasses.replace(PRACTICE, learner="ada", seed=4242)
-    folder = tmp_path / "variant"
-    verdicts.prepare(variant, folder)
-    monkeypatch.setenv("FACTORYLAB_VARIANT", str(folder))
-    judge("lab2_dashboard_layout_test", variant, layout=kit.probe_layout(solution["Dashboard"]))
-    judge("lab2_dashboard_replay_test", variant, shown=kit.probe_replay(solution["Dashboard"]))
-    judge("lab2_dashboard_feed_test", variant, feed=kit.probe_feed(solution["make_feed"]))
+    judge("lab2_dashboard_layout_test", GRADED, layout=kit.probe_layout(solution["Dashboard"]))
+    judge("lab2_dashboard_replay_test", GRADED, shown=kit.probe_replay(solution["Dashboard"]))
+    judge("lab2_dashboard_feed_test", GRADED, feed=kit.probe_feed(solution["make_feed"]))
 
 
 def test_a_gauge_for_an_evolution_is_refused_with_the_brief_s_need():
@@ -146,7 +149,7 @@ def test_a_gauge_without_the_alarm_limit_is_refused(solution):
         judge("lab2_dashboard_layout_test", layout=kit.probe_layout(NoLimit))
 
 
-def test_a_gauge_range_typed_in_is_refused_on_the_grader_s_metadata(solution, monkeypatch, tmp_path):
+def test_a_gauge_range_typed_in_is_refused_on_the_grader_s_metadata(solution, request):
     """A range typed in for the practice plant fits its metadata, not the one the grader builds the dashboard from."""
     class TypedRange(solution["Dashboard"]):
         def __init__(self, sensors):
@@ -154,12 +157,9 @@ def test_a_gauge_range_typed_in_is_refused_on_the_grader_s_metadata(solution, mo
             self.figures["cnc_vibration"].data[0].gauge.axis.range = [0, 25]
 
     judge("lab2_dashboard_layout_test", layout=kit.probe_layout(TypedRange))  # right for the practice plant
-    variant = dataclasses.replace(PRACTICE, learner="ada", seed=4242)
-    folder = tmp_path / "variant"
-    verdicts.prepare(variant, folder)
-    monkeypatch.setenv("FACTORYLAB_VARIANT", str(folder))
+    request.getfixturevalue("graded_kernel")
     with pytest.raises(VerdictFailed, match="read from the sensor metadata"):
-        judge("lab2_dashboard_layout_test", variant, layout=kit.probe_layout(TypedRange))
+        judge("lab2_dashboard_layout_test", GRADED, layout=kit.probe_layout(TypedRange))
 
 
 def test_a_trend_without_unit_is_refused(solution):
@@ -220,10 +220,13 @@ def test_a_feed_without_the_filter_is_refused(solution):
         judge("lab2_dashboard_feed_test", feed=kit.probe_feed(unfiltered_feed))
 
 
-def test_a_live_gauge_that_never_moves_is_refused():
+def test_a_live_gauge_that_never_moves_or_a_missing_light_is_refused(sensors):
+    lights = {machine: f"{machine}: running" for machine in sensors.machine}
     with pytest.raises(VerdictFailed, match="did not change"):
-        judge("lab2_dashboard_live_test", live={"gauge": [2.5, 2.5], "lights": {"cnc": "cnc: running"}})
-    judge("lab2_dashboard_live_test", live={"gauge": [2.5, 2.7], "lights": {"cnc": "cnc: running"}})
+        judge("lab2_dashboard_live_test", live={"gauge": [2.5, 2.5], "lights": lights})
+    with pytest.raises(VerdictFailed, match="every machine"):
+        judge("lab2_dashboard_live_test", live={"gauge": [2.5, 2.7], "lights": {"cnc": "cnc: running"}})
+    judge("lab2_dashboard_live_test", live={"gauge": [2.5, 2.7], "lights": lights})
 
 
 # --- the notebook and its release -----------------------------------------------------------------------
@@ -250,17 +253,13 @@ def test_the_release_holds_no_hidden_test(tmp_path):
 def test_grading_the_solution_and_typical_mistakes(tmp_path):
     """The solution scores full marks for two learners (two secret variants); each mistake costs its cell."""
     graded = grade_variants(tmp_path / "course", LAB, {
-        "ada": lambda versions: versions.source,
-        "bob": lambda versions: versions.source,
+        "ada": the_solution,
+        "bob": the_solution,
         "late": solution_with("lab2_dashboard_class", "if pair not in self.latest or when >= self.latest[pair][0]:",
                               "if True:"),
         "typed": solution_with("lab2_dashboard_class", '"axis": {"range": [vib_low, vib_high]}',
                                '"axis": {"range": [0, 25]}'),
     })
-    assert graded.variant("ada").seed != graded.variant("bob").seed
-    for learner in ("ada", "bob"):
-        scores = graded.auto_scores(learner)
-        assert all(score == maximum for score, maximum in scores.values()), (learner, scores)
-    lost = {learner: {grade_id for grade_id, (score, maximum) in graded.auto_scores(learner).items()
-                      if score < maximum} for learner in ("late", "typed")}
+    graded.assert_full_marks_on_distinct_variants("ada", "bob")
+    lost = {learner: set(graded.lost_points(learner)) for learner in ("late", "typed")}
     assert lost == {"late": {"lab2_dashboard_replay_test"}, "typed": {"lab2_dashboard_layout_test"}}

@@ -13,14 +13,13 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from lab_grading import grade_variants, release_lab, solution_with
+from lab_grading import grade_variants, release_lab, solution_with, the_solution
 
 from autograde.criteria_tags import AUTO, read_graded_cells, validate_lab_tags
 from autograde.variants import practice_variant
 from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab3_alerts as verdicts
 from labkit import lab3_alerts as kit
-from labkit import plaindata
 from simulators.learner import load_dataset
 
 LAB = "lab3_alerts"
@@ -53,8 +52,7 @@ def practice_plant(monkeypatch):
 
 def evidence(grade_id: str, **artefacts) -> Evidence:
     """The artefacts as the grader decodes them (plain data on the way)."""
-    return Evidence(grade_id, {name: plaindata.decode(name, *plaindata.encode(name, value))
-                               for name, value in artefacts.items()})
+    return Evidence.recorded(grade_id, **artefacts)
 
 
 def judge(grade_id: str, **artefacts) -> None:
@@ -86,7 +84,7 @@ def test_every_autograded_cell_has_a_verdict_and_the_notebook_imports_no_grader_
 
 def test_the_kit_holds_no_truth_and_the_graded_inputs_differ_from_the_practice_ones():
     source = Path(kit.__file__).read_text()
-    assert "truth_tables" not in source and "load_truth" not in source and "import autograde" not in source
+    assert "truth_tables" not in source and "load_truth" not in source and "autograde" not in source
     other = verdicts.grader_inputs(dataclasses.replace(PRACTICE, learner="ada", seed=12345))
     assert other != verdicts.grader_inputs(PRACTICE)
     assert json.dumps(other["engine_cases"]) != json.dumps(kit.practice_engine_cases())
@@ -322,17 +320,12 @@ def test_released_notebook_holds_no_solution_or_hidden_test(tmp_path):
 def test_grading_the_solution_and_typical_mistakes(tmp_path):
     """The solution scores full marks for two learners (two secret variants); each mistake costs its cell."""
     graded = grade_variants(tmp_path / "course", LAB, {
-        "ada": lambda versions: versions.source,
-        "bob": lambda versions: versions.source,
+        "ada": the_solution,
+        "bob": the_solution,
         "eager": solution_with("lab3_alerts_engine", "if (timestamp - self._since[rule.name]).total_seconds() >= "
                                "rule.pending_s:", "if True:"),
         "plain": solution_with("lab3_alerts_channels", "json.dumps(payload).encode()", "str(payload).encode()"),
     })
-    assert graded.variant("ada").seed != graded.variant("bob").seed
-    for learner in ("ada", "bob"):
-        scores = graded.auto_scores(learner)
-        assert all(score == maximum for score, maximum in scores.values()), (learner, scores)
-    eager = graded.auto_scores("eager")
-    assert {grade_id for grade_id, (score, maximum) in eager.items() if score < maximum} >= {"lab3_alerts_engine_test"}
-    plain = graded.auto_scores("plain")
-    assert {grade_id for grade_id, (score, maximum) in plain.items() if score < maximum} == {"lab3_alerts_mqtt_test"}
+    graded.assert_full_marks_on_distinct_variants("ada", "bob")
+    assert set(graded.lost_points("eager")) >= {"lab3_alerts_engine_test"}
+    assert set(graded.lost_points("plain")) == {"lab3_alerts_mqtt_test"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from lab_grading import grade_variants, solution_with
+from lab_grading import grade_variants, solution_with, the_solution
 
 from autograde.catalogue import load_catalogue
 from autograde.criteria_tags import validate_lab_tags
@@ -16,7 +16,6 @@ from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab_model_line as model_line
 from autograde.verdicts import lab_scenarios as verdicts
 from labkit import lab_scenarios as kit
-from labkit import plaindata
 from labkit.lab_model_line import distribution_moments, kpi_table, plant_params, plant_variant
 
 LAB = "lab_scenarios"
@@ -35,7 +34,7 @@ def log():
 @pytest.fixture(scope="module")
 def corrected(log):
     """The draft with every parameter re-estimated from the log the way lab_model_line teaches (true laws)."""
-    params = kit.draft_params(log)
+    params = copy.deepcopy(verdicts.draft(SEED))
     params["process_times"] = plant_params(plant_variant(SEED))["process_times"]
     params["mix"] = model_line.reference_mix(log)
     for station, values in model_line.reference_reliability(log).items():
@@ -49,12 +48,7 @@ def _runs(params, scenario=None, hours=HOURS):
 
 def judge(grade_id, **artefacts):
     """The verdict of `grade_id` on artefacts as the grader decodes them."""
-    decoded = {name: plaindata.decode(name, *plaindata.encode(name, value)) for name, value in artefacts.items()}
-    verdicts.VERDICTS.cells[grade_id](Evidence(grade_id, decoded), VARIANT)
-
-
-def observed_kpis(log):
-    return kpi_table(kit.observed_kpis(log))
+    verdicts.VERDICTS.cells[grade_id](Evidence.recorded(grade_id, **artefacts), VARIANT)
 
 
 SCHEMA = """
@@ -69,7 +63,7 @@ CREATE TABLE results (test_id TEXT REFERENCES tests(test_id), kpi TEXT, n INTEGE
 """
 
 
-def _record(db, test_id, campaign, params, scenario, runs, observed=None, *, interval=kit.student_interval,
+def _record(db, test_id, campaign, params, scenario, runs, observed=None, *, interval=model_line.student_interval,
             hours=HOURS):
     flat = {**kit.flatten(params, "model."), **kit.flatten(scenario or {}, "scenario.")}
     db.execute("INSERT INTO tests VALUES (?, ?, ?, ?)", (test_id, campaign, f"test {test_id}", "v1"))
@@ -88,16 +82,31 @@ def _record(db, test_id, campaign, params, scenario, runs, observed=None, *, int
 def database(tmp_path_factory, log, corrected):
     """A right database: the draft's acceptance, a baseline and the CNC-speed improvement on the corrected model."""
     path = tmp_path_factory.mktemp("db") / "simulation_results.sqlite"
-    observed = observed_kpis(log)
+    observed = model_line.observed_truth(SEED)
+    draft = verdicts.draft(SEED)
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
-        _record(db, "ACC-01", "acceptance", kit.draft_params(log), None, _runs(kit.draft_params(log)), observed)
+        _record(db, "ACC-01", "acceptance", draft, None, _runs(draft), observed)
         # Scenarios as long as the export: the improvement check asks for it.
         hours = log.work_hours
         _record(db, "SCN-00", "scenario", corrected, None, _runs(corrected, hours=hours), hours=hours)
         faster = {"speed": {"cnc": 1.12}}
         _record(db, "SCN-01", "scenario", corrected, faster, _runs(corrected, faster, hours), hours=hours)
     return path
+
+
+def test_the_kernel_receives_the_plants_kpis_and_the_draft_as_data(tmp_path, monkeypatch):
+    """Graded, from the variant folder the grader prepared; at home, computed from the practice seed's export."""
+    (tmp_path / "inputs").mkdir()
+    verdicts.VERDICTS.prepare(VARIANT, tmp_path)
+    monkeypatch.delenv("FACTORYLAB_SEED", raising=False)
+    at_home = kit.observed_kpis(), kit.draft_params()
+    monkeypatch.setenv("FACTORYLAB_VARIANT", str(tmp_path))
+    graded = kit.observed_kpis(), kit.draft_params()
+    for observed, draft in (at_home, graded):
+        pd.testing.assert_series_equal(observed, model_line.observed_truth(SEED))
+        assert list(observed.index) == list(kpi_table(kit.run_model(draft, hours=1.0, seed=1)).index)
+        assert draft == verdicts.draft(SEED)
 
 
 def test_the_model_is_deterministic_and_obeys_the_scenario_setpoints(corrected):
@@ -115,15 +124,15 @@ def test_flatten_and_unflatten_are_inverse_and_keep_lists_whole(corrected):
     assert kit.unflatten(flat)["model"] == corrected
 
 
-def test_the_draft_fails_acceptance_by_far_and_a_table_that_accepts_everything_fails(log):
-    draft = kit.draft_params(log)
+def test_the_draft_fails_acceptance_by_far_and_a_table_that_accepts_everything_fails():
+    draft = verdicts.draft(SEED)
     assert draft["mix"] == {"bracket": 0.5, "housing": 0.5}
     assert all(station["scrap_rate"] == 0.0 for station in draft["stations"].values())
-    observed = observed_kpis(log)
+    observed = model_line.observed_truth(SEED)
     runs = _runs(draft)
     table = pd.DataFrame({"observed": observed, "model_mean": runs.mean()})
-    table["ci_low"], table["ci_high"] = zip(*[kit.student_interval(runs[k]) for k in table.index], strict=True)
-    table["gap"] = kit.tolerance_gaps(table["model_mean"], observed)
+    table["ci_low"], table["ci_high"] = zip(*[model_line.student_interval(runs[k]) for k in table.index], strict=True)
+    table["gap"] = model_line.tolerance_gaps(table["model_mean"], observed)
     table["accepted"] = table["gap"] <= 1.0
     judge("scenarios_acceptance_test", acceptance=table, replications=runs)
     table["accepted"] = True
@@ -131,7 +140,7 @@ def test_the_draft_fails_acceptance_by_far_and_a_table_that_accepts_everything_f
         judge("scenarios_acceptance_test", acceptance=table, replications=runs)
 
 
-def test_a_right_database_passes_schema_and_content_checks(database, log):
+def test_a_right_database_passes_schema_and_content_checks(database):
     judge("scenarios_database_schema_test", **kit.database_evidence(database))
     judge("scenarios_database_content_test", **kit.database_evidence(database))
 
@@ -153,12 +162,12 @@ def test_a_database_without_primary_keys_or_foreign_keys_fails(tmp_path):
         judge("scenarios_database_schema_test", **kit.database_evidence(tmp_path / "absent.sqlite"))
 
 
-def test_normal_intervals_and_rounded_parameters_in_the_database_fail(tmp_path, log, corrected):
+def test_normal_intervals_and_rounded_parameters_in_the_database_fail(tmp_path, corrected):
     def normal(values):
         mean, half = values.mean(), 1.96 * values.std(ddof=1) / len(values) ** 0.5
         return mean - half, mean + half
 
-    observed = observed_kpis(log)
+    observed = model_line.observed_truth(SEED)
     runs = _runs(corrected)
     wrong_ci = tmp_path / "normal.sqlite"
     with sqlite3.connect(wrong_ci) as db:
@@ -197,8 +206,7 @@ PLAN = pd.DataFrame({"action": ["A1", "A2", "A3"], "objective": ["times", "mix",
                      "owner": ["methods", "planning", "upkeep"]})
 
 
-def test_a_corrected_model_with_exponential_laws_or_the_uncorrected_draft_fails_when_the_grader_reruns_it(log,
-                                                                                                      corrected):
+def test_a_corrected_model_with_exponential_laws_or_the_uncorrected_draft_fails_when_the_grader_reruns_it(corrected):
     exponential = copy.deepcopy(corrected)
     for steps in exponential["process_times"].values():
         for station, law in steps.items():
@@ -208,7 +216,7 @@ def test_a_corrected_model_with_exponential_laws_or_the_uncorrected_draft_fails_
     # A plan that claims the gaps closed while the parameters are still the draft's: the rerun decides.
     with pytest.raises(VerdictFailed, match="still outside the tolerance"):
         judge("scenarios_correction_test", action_plan=PLAN.assign(max_gap=[0.5, 0.4, 0.3]),
-              corrected_params=kit.draft_params(log))
+              corrected_params=verdicts.draft(SEED))
     with pytest.raises(VerdictFailed, match="cannot run them"):
         judge("scenarios_correction_test", action_plan=PLAN, corrected_params={"conwip": 6})
 
@@ -248,23 +256,17 @@ def graded(tmp_path_factory):
     exponential = solution_with("scenarios_correction_answer", right,
                                 'model["process_times"][product][station] = '
                                 '{"dist": "exponential", "mean_s": float(group["net_s"].mean())}')
-    solution = solution_with("scenarios_correction_answer", right, right)
     return grade_variants(tmp_path_factory.mktemp("course"), LAB,
-                          {"ada": solution, "bob": solution, "exponential": exponential})
+                          {"ada": the_solution, "bob": the_solution, "exponential": exponential})
 
 
 @pytest.mark.slow
 def test_the_solution_scores_full_marks_on_two_secret_variants(graded):
-    assert graded.variant("ada").seed != graded.variant("bob").seed
-    for learner in ("ada", "bob"):
-        scores = graded.auto_scores(learner)
-        assert len(scores) == 5 and all(score == full for score, full in scores.values()), (learner, scores)
+    graded.assert_full_marks_on_distinct_variants("ada", "bob")
+    assert all(len(graded.auto_scores(learner)) == 5 for learner in ("ada", "bob"))
 
 
 @pytest.mark.slow
 def test_a_model_corrected_with_the_wrong_distribution_loses_the_correction_and_improvement_points(graded):
-    scores = graded.auto_scores("exponential")
-    assert len(scores) == 5
-    lost = {name for name, (score, full) in scores.items() if score < full}
-    assert lost == {"scenarios_correction_test", "scenarios_improvement_test"}
-    assert sum(full - score for score, full in scores.values()) == 4 + 4
+    assert len(graded.auto_scores("exponential")) == 5
+    assert graded.lost_points("exponential") == {"scenarios_correction_test": 4, "scenarios_improvement_test": 4}

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from lab_grading import cell_by_id, grade_variants, solution_with
+from lab_grading import cell_by_id, grade_variants, solution_with, the_solution
 
 from autograde.criteria_tags import AUTO, read_graded_cells
 from autograde.variants import Variant, practice_variant
@@ -17,6 +17,7 @@ from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab_twin_improve as verdicts
 from labkit import lab_twin_improve as kit
 from labkit.lab_model_line import distribution_moments
+from labkit.lab_twin_build import week_export
 
 LAB = "lab_twin_improve"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
@@ -84,7 +85,7 @@ def test_the_graded_variant_gives_the_kernel_its_week_and_twin_and_no_seed(tmp_p
     monkeypatch.setenv("FACTORYLAB_VARIANT", str(tmp_path))
     assert kit.twin_params() == kit.stale_twin(variant.seed)
     events, _ = kit.production_log()
-    pd.testing.assert_frame_equal(events, verdicts.week_log(variant.seed)[0])
+    pd.testing.assert_frame_equal(events, week_export(variant.seed)[0])
     assert kit.dashboard_cuts(variant.seed) == kit.graded_input("dashboard_cuts", practice=list)
     assert str(variant.seed) not in "".join(path.read_bytes().decode("latin-1") for path in tmp_path.rglob("*.json"))
 
@@ -241,20 +242,18 @@ def test_the_lab_has_eight_autograded_test_cells():
 def graded(tmp_path_factory):
     stale = solution_with(f"{LAB}_recalibrate", "return calibrated", "return copy.deepcopy(params) | {'conwip': 6}")
     return grade_variants(tmp_path_factory.mktemp("twin_improve_course"), LAB,
-                          {"ada": lambda versions: versions.source, "ben": lambda versions: versions.source,
+                          {"ada": the_solution, "ben": the_solution,
                            "stale": stale})
 
 
 @pytest.mark.slow
 def test_the_solution_scores_full_marks_on_two_secret_variants(graded):
-    assert graded.variant("ada").seed != graded.variant("ben").seed
-    for learner in ("ada", "ben"):
-        scores = graded.auto_scores(learner)
-        assert scores and all(score == top for score, top in scores.values()), (learner, scores)
+    graded.assert_full_marks_on_distinct_variants("ada", "ben")
 
 
 @pytest.mark.slow
 def test_a_twin_left_stale_loses_the_fidelity_points_only(graded):
-    stale = graded.auto_scores("stale")
-    lost = {name for name, (score, top) in stale.items() if score < top}
-    assert f"{LAB}_fidelity_test" in lost and f"{LAB}_gaps_test" not in lost, stale
+    # Its setpoints, from the stale twin's test plan, may also miss the plant's best on some secret variants.
+    lost = set(graded.lost_points("stale"))
+    assert f"{LAB}_fidelity_test" in lost and lost <= {f"{LAB}_fidelity_test", f"{LAB}_setpoints_test"}, \
+        graded.auto_scores("stale")

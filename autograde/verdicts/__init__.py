@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from autograde.variants import Variant
+from labkit import plaindata
 
 VERDICTS_PATH_ENV = "FACTORYLAB_VERDICTS_PATH"
 __path__ += [folder for folder in os.environ.get(VERDICTS_PATH_ENV, "").split(os.pathsep) if folder]
@@ -49,6 +50,11 @@ class Evidence:
 
     def __contains__(self, name: str) -> bool:
         return name in self.artefacts
+
+    @classmethod
+    def recorded(cls, grade_id: str, **artefacts: Any) -> "Evidence":
+        """The evidence the grader decodes from `labkit.evidence.record(grade_id, **artefacts)` (for tests)."""
+        return cls(grade_id, plaindata.roundtrip(artefacts))
 
 
 Verdict = Callable[[Evidence, Variant], None]

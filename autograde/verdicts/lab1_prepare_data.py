@@ -31,8 +31,8 @@ from labkit.lab1_prepare_data import (
     SCENARIO,
     SELECT_COLUMNS,
     SOURCE_COLUMNS,
+    as_given,
     grader_inputs,
-    roundtrip,
 )
 from simulators.plantfile import load_plant
 from simulators.sensors import sensor_metadata
@@ -75,23 +75,21 @@ def prepare(variant: Variant, folder: Path) -> None:
         plaindata.write(folder / "inputs", name, value)
 
 
+@functools.lru_cache(maxsize=2)
+def observed(seed: int) -> dict[str, pd.DataFrame]:
+    """The observed tables of the variant's shift (what its kernel reads), read once per seed."""
+    return observed_tables(SCENARIO, seed, HOURS)
+
+
 @functools.lru_cache(maxsize=4)
 def inputs(seed: int) -> dict[str, Any]:
     """The inputs the kernel of `seed`'s variant received, as it read them."""
-    observed = observed_tables(SCENARIO, seed, HOURS)
-    return roundtrip(grader_inputs(observed["readings"], observed["sensors"], seed))
+    return plaindata.roundtrip(grader_inputs(observed(seed)["readings"], observed(seed)["sensors"], seed))
 
 
 def given(seed: int, name: str) -> Any:
     """One input as the learner's function received it (pairs as tuples, periods as Timestamps)."""
-    value = inputs(seed)[name]
-    if name.endswith("_targets"):
-        return [tuple(pair) for pair in value]
-    if name.endswith("_period"):
-        return tuple(pd.Timestamp(moment) for moment in value)
-    if name.endswith("_split"):
-        return pd.Timestamp(value)
-    return value.copy() if isinstance(value, pd.DataFrame) else value
+    return as_given(name, inputs(seed)[name])
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,7 +108,7 @@ def span_of(machine: str, sensor: str) -> float:
 def _labelled_clean_input(seed: int) -> pd.DataFrame:
     """The grader's selection for clean_readings, first copy of each sample, with its truth label."""
     selected = _plain(given(seed, "clean_selected"))
-    truth = _plain(truth_tables(SCENARIO, seed, HOURS)["readings_truth"])[[*KEY, "defect"]]
+    truth = _plain(truth_tables(SCENARIO, seed, HOURS, tables=("readings_truth",))["readings_truth"])[[*KEY, "defect"]]
     labelled = selected.drop_duplicates(KEY).merge(truth, on=KEY, how="left", validate="one_to_one")
     return labelled.reset_index(drop=True)
 
@@ -184,7 +182,7 @@ def select(evidence: Evidence, variant: Variant) -> None:
     unchanged, duplicates and bad readings included, and nothing else."""
     selected = _table(evidence["selected"], SELECT_COLUMNS, "select_targets(readings, targets, period)")
     targets, (start, end) = given(variant.seed, "select_targets"), given(variant.seed, "select_period")
-    readings = _plain(observed_tables(SCENARIO, variant.seed, HOURS)["readings"])
+    readings = _plain(observed(variant.seed)["readings"])
     wanted = readings[_of(readings, targets) & (readings["timestamp"] >= start) & (readings["timestamp"] < end)]
     other = selected[~_of(selected, targets)]
     expect(other.empty, f"select_targets keeps {len(other)} rows of signals it was not asked for, e.g. "
@@ -216,13 +214,10 @@ def clean(evidence: Evidence, variant: Variant) -> None:
     """`clean_readings` on the grader's selection (three signals of the learner's variant, a whole shift as
     received): one row per sample, in sample order, values as reported, defects removed and good samples kept,
     by the labels of the variant's ground truth."""
-    _check_clean(evidence["clean"], variant.seed)
-
-
-def _check_clean(clean: Any, seed: int, name: str = "clean_readings") -> None:
-    chosen = _table(clean, CLEAN_COLUMNS, name)
-    targets = list(zip(given(seed, "clean_sources")["machine"], given(seed, "clean_sources")["sensor"],
-                       strict=True))
+    seed, name = variant.seed, "clean_readings"
+    chosen = _table(evidence["clean"], CLEAN_COLUMNS, name)
+    sources = given(seed, "clean_sources")
+    targets = list(zip(sources["machine"], sources["sensor"], strict=True))
     other = chosen[~_of(chosen, targets)]
     expect(other.empty, f"{name} returns {len(other)} rows of signals that were not in its input, e.g. "
                         f"{_examples(other)}")
@@ -278,13 +273,6 @@ def _check_clean(clean: Any, seed: int, name: str = "clean_readings") -> None:
            "its thresholds against each signal's span and normal behaviour (load steps, machines at rest)")
 
 
-@VERDICTS.cell("lab1_resample_test")
-def resample(evidence: Evidence, variant: Variant) -> None:
-    """`resample_minutes` on the grader's readings, signals and period: one row per signal and minute of the
-    period, the mean and count of that minute's readings, and no mean for a minute of fewer than 30."""
-    _check_minutes(evidence["minutes"], variant.seed)
-
-
 def expected_minutes(seed: int) -> pd.DataFrame:
     """The per-minute counts and means of the grader's resampling input (computed from it, no truth needed)."""
     readings = given(seed, "resample_clean")
@@ -301,10 +289,14 @@ def expected_minutes(seed: int) -> pd.DataFrame:
                          "n_samples": n_samples}).reset_index()
 
 
-def _check_minutes(minutes: Any, seed: int, name: str = "resample_minutes") -> None:
-    chosen = _table(minutes, MINUTE_COLUMNS, name)
+@VERDICTS.cell("lab1_resample_test")
+def resample(evidence: Evidence, variant: Variant) -> None:
+    """`resample_minutes` on the grader's readings, signals and period: one row per signal and minute of the
+    period, the mean and count of that minute's readings, and no mean for a minute of fewer than 30."""
+    name = "resample_minutes"
+    chosen = _table(evidence["minutes"], MINUTE_COLUMNS, name)
     chosen["minute"] = _utc(chosen["minute"], f"{name}: minute")
-    expected = expected_minutes(seed)
+    expected = expected_minutes(variant.seed)
     repeated = chosen[chosen.duplicated(["machine", "sensor", "minute"], keep=False)]
     expect(repeated.empty, f"{name} returns {len(repeated)} rows sharing a (machine, sensor, minute), e.g. "
                            f"{_examples(repeated, 'minute')}")
@@ -340,20 +332,18 @@ def _check_minutes(minutes: Any, seed: int, name: str = "resample_minutes") -> N
 
 # --- transfer -------------------------------------------------------------------------------------------------
 
-@VERDICTS.cell("lab1_transfer_test")
-def transfer(evidence: Evidence, variant: Variant) -> None:
-    """`publish_minutes` on the grader's minutes, sources and learner name: on the live broker, one JSON message
-    per minute that has a value, on that signal's sandbox topic, with the sensor's unit, QoS 1, not retained,
-    and nothing else."""
-    _check_transfer(evidence["messages"], evidence["retained"], evidence["sent"], variant.seed)
-
-
 def sandbox_topic(learner: str, machine: str, sensor: str) -> str:
     """Where the brief asks for the per-minute series of one signal: the learner's own sandbox subtree."""
     return f"sandbox/{learner}/maintenance/{machine}/{sensor}"
 
 
-def _check_transfer(messages: Any, retained: Any, sent: Any, seed: int) -> None:
+@VERDICTS.cell("lab1_transfer_test")
+def transfer(evidence: Evidence, variant: Variant) -> None:
+    """`publish_minutes` on the grader's minutes, sources and learner name: on the live broker, one JSON message
+    per minute that has a value, on that signal's sandbox topic, with the sensor's unit, QoS 1, not retained,
+    and nothing else."""
+    messages, retained, sent = evidence["messages"], evidence["retained"], evidence["sent"]
+    seed = variant.seed
     learner = given(seed, "transfer_learner")
     minutes, sources = given(seed, "transfer_minutes"), given(seed, "transfer_sources")
     expected_topics = {sandbox_topic(learner, m, s): (m, s) for m, s in zip(sources["machine"], sources["sensor"],

@@ -34,7 +34,6 @@ from labkit import plaindata
 VERDICTS = LabVerdicts("lab3_alerts")
 HOURS = 8.0
 SEVERITIES = ("info", "warning", "critical")
-CHANNELS = ("light", "sound", "email", "mqtt")
 # The brief's routing table: the channels each severity goes to, no more, no fewer.
 SEVERITY_CHANNELS = {
     "critical": ("light", "sound", "email", "mqtt"),
@@ -146,7 +145,7 @@ def _channel_case(seed: int) -> dict:
             "direction": "above", "threshold": threshold, "clear_threshold": round(threshold * 0.95, 2),
             "pending_s": float(rng.integers(10, 120)), "severity": severity, "states": ["running"],
             "channels": list(SEVERITY_CHANNELS[severity]), "recipients": recipients}
-    timestamp = pd.Timestamp("2026-01-05T06:00:00Z") + pd.Timedelta(seconds=int(rng.integers(0, 16 * 3600)))
+    timestamp = kit.ORIGIN + pd.Timedelta(seconds=int(rng.integers(0, 16 * 3600)))
     return {"rule": rule, "event": str(rng.choice(["firing", "cleared"])),
             "value": round(threshold + float(rng.uniform(-1, 2)), 3), "timestamp": timestamp.isoformat()}
 
@@ -235,18 +234,27 @@ def rule_for(rules, objective: Objective):
 
 # --- thresholds -------------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=32)
-def normal_band(objective: Objective, seed: int) -> tuple[float, float]:
-    """The 1st and 99th percentiles of the sensor's noise-free value in the variant's normal shift, in the
-    states where the objective watches it: a threshold inside this band would alarm on a healthy plant."""
-    truth = truth_tables("normal", seed, HOURS)["readings_truth"]
-    states = observed_tables("normal", seed, HOURS)["states"]
-    mine = truth[(truth.machine == objective.machine) & (truth.sensor == objective.sensor)]
-    mine = pd.merge_asof(mine.sort_values("timestamp"),
-                         states.loc[states.machine == objective.machine, ["timestamp", "state"]].sort_values(
-                             "timestamp"), on="timestamp")
-    values = mine.loc[mine.state.isin(objective.shows_in), "true_value"]
-    return float(values.quantile(0.01)), float(values.quantile(0.99))
+@functools.lru_cache(maxsize=16)
+def _states(scenario: str, seed: int) -> pd.DataFrame:
+    """The machine states of the variant's `scenario` shift (as its kernel observed them), read once."""
+    return observed_tables(scenario, seed, HOURS, tables=("states",))["states"]
+
+
+@functools.lru_cache(maxsize=4)
+def normal_bands(seed: int) -> dict[str, tuple[float, float]]:
+    """Per objective, the 1st and 99th percentiles of its sensor's noise-free value in the variant's normal shift,
+    in the states where the objective watches it: a threshold inside this band would alarm on a healthy plant."""
+    truth = truth_tables("normal", seed, HOURS, tables=("readings_truth",))["readings_truth"]
+    states = _states("normal", seed)
+    bands = {}
+    for objective in OBJECTIVES:
+        mine = truth[(truth.machine == objective.machine) & (truth.sensor == objective.sensor)]
+        mine = pd.merge_asof(mine.sort_values("timestamp"),
+                             states.loc[states.machine == objective.machine, ["timestamp", "state"]].sort_values(
+                                 "timestamp"), on="timestamp")
+        values = mine.loc[mine.state.isin(objective.shows_in), "true_value"]
+        bands[objective.key] = (float(values.quantile(0.01)), float(values.quantile(0.99)))
+    return bands
 
 
 @VERDICTS.cell("lab3_alerts_thresholds_test")
@@ -260,7 +268,7 @@ def thresholds(evidence: Evidence, variant: Variant) -> None:
         expect(rule.direction == objective.direction,
                f"{where}: the fault of {objective.scenario} {'raises' if objective.direction == 'above' else 'lowers'}"
                " the value: the rule's direction is wrong")
-        low, high = normal_band(objective, variant.seed)
+        low, high = normal_bands(variant.seed)[objective.key]
         if objective.direction == "above":
             expect(rule.threshold > high, f"{where}: threshold {rule.threshold:g} lies within normal operation of "
                                           "your plant (a healthy machine reaches it): raise it")
@@ -432,7 +440,7 @@ def exposure_s(states: pd.DataFrame, objective: Objective, start: pd.Timestamp, 
 
 @functools.lru_cache(maxsize=64)
 def fault_window(scenario: str, seed: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    fault = truth_tables(scenario, seed, HOURS)["faults"].iloc[0]
+    fault = truth_tables(scenario, seed, HOURS, tables=("faults",))["faults"].iloc[0]
     return pd.Timestamp(fault.start), pd.Timestamp(fault.end)
 
 
@@ -459,7 +467,7 @@ def detection(evidence: Evidence, variant: Variant) -> None:
     for objective in OBJECTIVES:
         rule = rule_for(rules, objective)
         start, end = fault_window(objective.scenario, variant.seed)
-        states = observed_tables(objective.scenario, variant.seed, HOURS)["states"]
+        states = _states(objective.scenario, variant.seed)
         visible = _visible_from(states, objective, start, end)
         if visible is None:
             continue  # the machine never ran under the fault: nothing to detect
@@ -483,7 +491,7 @@ def quiet(evidence: Evidence, variant: Variant) -> None:
     for objective in OBJECTIVES:
         start, end = fault_window(objective.scenario, variant.seed)
         windows[objective.scenario] = (objective.machine, objective.sensor, start, end)
-        states = observed_tables(objective.scenario, variant.seed, HOURS)["states"]
+        states = _states(objective.scenario, variant.seed)
         visible[objective.scenario] = _visible_from(states, objective, start, end) is not None
     for scenario in QUIET_SCENARIOS + tuple(windows):
         for rule in rules:

@@ -27,7 +27,6 @@ from autograde.variants import Variant
 from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
 from labkit import plaindata
 from labkit.lab_model_line import (
-    LOG_WEEKS,
     UP_STATES,
     ProductionLog,
     distribution_moments,
@@ -35,10 +34,11 @@ from labkit.lab_model_line import (
     log_inputs,
     model_probe,
     net_process_times,
+    plant_params,
     plant_variant,
     simulate_production_log,
 )
-from labkit.lab_scenarios import MIN_REPLICATIONS, MODEL_TOLERANCE, run_model
+from labkit.lab_scenarios import MIN_REPLICATIONS, MODEL_TOLERANCE, run_model, variant_observed_kpis
 from simulators.seeding import stream
 
 VERDICTS = LabVerdicts("lab_model_line")
@@ -49,15 +49,16 @@ REFERENCE_REPLICATIONS = 10
 PROBE_SIGMAS = 4.0
 PROBE_MAX_TOLERANCE = 3.0
 KPI_NAMES = ("throughput_per_hour", "mean_cycle_time_s", "mean_wip")
+OBSERVED_TOLERANCE = 0.005  # how far a learner's figure of the plant's observed KPI may sit from the grader's
 
 
 # --- the truth and the grader's inputs ----------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=4)
-def truth_log(seed: int, weeks: int = LOG_WEEKS) -> ProductionLog:
+def truth_log(seed: int) -> ProductionLog:
     """The grader's copy of the export of the variant of `seed` (the one its kernel receives)."""
-    return simulate_production_log(seed, weeks=weeks)
+    return simulate_production_log(seed)
 
 
 def grader_seed(seed: int, purpose: str) -> int:
@@ -90,8 +91,7 @@ def prepare(variant: Variant, folder) -> None:
 
 
 def reference_routings(seed: int) -> dict[str, list[str]]:
-    plant = plant_variant(seed)
-    return {name: [step.station for step in product.routing] for name, product in plant.products.items()}
+    return plant_params(plant_variant(seed))["routings"]
 
 
 def reference_flow(log: ProductionLog) -> pd.DataFrame:
@@ -134,31 +134,10 @@ def reference_mix(log: ProductionLog) -> dict[str, float]:
     return {product: float(share) for product, share in released.items()}
 
 
-def reference_observed_kpis(log: ProductionLog) -> dict:
-    """The plant's KPIs in working time: throughput per planned production hour, mean cycle time in working
-    seconds (release to completion), time-average WIP and each station's running share of planned time."""
-    events, states = log.events, log.states
-    work_end_s = log.work_hours * 3600.0
-    released = events[events["kind"] == "part_released"].set_index("part_id")["work_s"]
-    left = events[events["kind"].isin(["part_completed", "part_scrapped"])].set_index("part_id")["work_s"]
-    completed = events[events["kind"] == "part_completed"].set_index("part_id")["work_s"]
-    in_line = left.reindex(released.index).fillna(work_end_s) - released
-    utilisation = {}
-    for station, station_states in states.groupby("machine", sort=False):
-        w = np.append(station_states["work_s"].to_numpy(), work_end_s)
-        utilisation[station] = float((np.diff(w) * (station_states["state"] == "running").to_numpy()).sum()
-                                     / work_end_s)
-    return {
-        "throughput_per_hour": len(completed) / log.work_hours,
-        "mean_cycle_time_s": float((completed - released.reindex(completed.index)).mean()),
-        "mean_wip": float(in_line.sum() / work_end_s),
-        "utilisation": utilisation,
-    }
-
-
 @lru_cache(maxsize=4)
 def observed_truth(seed: int) -> pd.Series:
-    return kpi_table(reference_observed_kpis(truth_log(seed)))
+    """The plant's KPIs over the export of the variant of `seed`, flattened (what lab_scenarios' kernel receives)."""
+    return pd.Series(variant_observed_kpis(seed), dtype=float)
 
 
 @lru_cache(maxsize=4)
@@ -171,13 +150,62 @@ def probe_reference(seed: int) -> dict[str, pd.DataFrame]:
             for case, changes in probe["cases"].items()}
 
 
+# --- helpers, shared with lab_scenarios' verdicts ---------------------------------------------------------------
+
+
 def student_interval(values) -> tuple[float, float]:
+    """The 95 % Student-t interval of the mean of `values`."""
     values = np.asarray(values, dtype=float)
     half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
     return float(values.mean() - half), float(values.mean() + half)
 
 
-# --- helpers ------------------------------------------------------------------------------------------------------
+def kpi_gap(name: str, value: float, target: float) -> tuple[float, float]:
+    """(gap, tolerance) of a KPI against the brief's tolerance: relative, except utilisations (absolute)."""
+    if name.startswith("utilisation_"):
+        return abs(value - target), MODEL_TOLERANCE["utilisation"]
+    return abs(value / target - 1.0), MODEL_TOLERANCE[name]
+
+
+def tolerance_gaps(model_means: pd.Series, observed: pd.Series) -> pd.Series:
+    """Each KPI's gap in units of the brief's tolerance (1.0 = at the limit)."""
+    gaps = {}
+    for name, target in observed.items():
+        gap, tolerance = kpi_gap(name, model_means[name], target)
+        gaps[name] = gap / tolerance
+    return pd.Series(gaps, dtype=float)
+
+
+def near_plant(value, target: float) -> bool:
+    """Whether a learner's figure of a plant's observed KPI is the grader's, within OBSERVED_TOLERANCE."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return False
+    return abs(value - target) <= OBSERVED_TOLERANCE * abs(target) + 1e-9
+
+
+def summarises(values, mean, low, high) -> tuple[bool, bool]:
+    """Whether `mean` is the mean of `values`, and whether (low, high) is their 95 % Student-t interval."""
+    values = np.asarray(values, dtype=float)
+    true_low, true_high = student_interval(values)
+    scale = max(1.0, abs(values.mean()))
+    return (abs(mean - values.mean()) <= 1e-9 * scale,
+            abs(low - true_low) <= 1e-6 * scale and abs(high - true_high) <= 1e-6 * scale)
+
+
+def check_statistics(table: pd.DataFrame, replications: pd.DataFrame, observed: pd.Series, what: str,
+                     hint: str) -> None:
+    """`table` has a row per KPI of `observed` with the plant's value (`observed`), and the mean (`model_mean`) and
+    95 % Student-t interval (`ci_low`, `ci_high`) of that KPI's column in `replications`."""
+    for name, target in observed.items():
+        expect(name in table.index, f"{what}: no row for KPI {name}")
+        row = table.loc[name]
+        expect(near_plant(row["observed"], target), f"{what}: observed {name} is not the plant's; {hint}")
+        mean_right, interval_right = summarises(replications[name], row["model_mean"], row["ci_low"], row["ci_high"])
+        expect(mean_right, f"{what}: model_mean of {name} is not the mean of its replications")
+        expect(interval_right, f"{what}: the 95 % CI of {name} is not the Student-t interval of its replications "
+                               "(n-1 degrees of freedom, sample standard deviation)")
 
 
 def _number(value, where: str) -> float:
@@ -185,7 +213,7 @@ def _number(value, where: str) -> float:
     return float(value)
 
 
-def _frame(value, what: str) -> pd.DataFrame:
+def dataframe(value, what: str) -> pd.DataFrame:
     expect(isinstance(value, pd.DataFrame), f"{what} must be a pandas DataFrame")
     return value
 
@@ -201,18 +229,11 @@ def _flat(kpis, what: str) -> pd.Series:
     return kpi_table(kpis)
 
 
-def _numeric_columns(frame: pd.DataFrame, columns, what: str) -> None:
+def numeric_columns(frame: pd.DataFrame, columns, what: str) -> None:
     for column in columns:
         expect(column in frame.columns, f"{what}: missing column {column!r}")
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
         expect(np.isfinite(values).all(), f"{what}: column {column!r} must hold finite numbers")
-
-
-def _gap(name: str, value: float, target: float) -> tuple[float, float]:
-    """(gap, tolerance) of a KPI: relative, except utilisations (absolute)."""
-    if name.startswith("utilisation_"):
-        return abs(value - target), MODEL_TOLERANCE["utilisation"]
-    return abs(value / target - 1.0), MODEL_TOLERANCE[name]
 
 
 # --- verdicts -----------------------------------------------------------------------------------------------------
@@ -229,10 +250,10 @@ def routing(evidence: Evidence, variant: Variant) -> None:
         expect(isinstance(routings[product], list) and routings[product] == stations,
                f"routings[{product!r}]: not the stations a {product} visits, in order; take each part's "
                "part_started machines in time order and keep the sequence of complete parts")
-    flow = _frame(evidence["flow"], "flow")
+    flow = dataframe(evidence["flow"], "flow")
     missing = {"from", "to", "parts"} - set(flow.columns)
     expect(not missing, f"flow: missing column(s) {sorted(missing)}; expected from, to, parts")
-    _numeric_columns(flow, ["parts"], "flow")
+    numeric_columns(flow, ["parts"], "flow")
     mine = flow.groupby(["from", "to"])["parts"].sum()
     expected = reference_flow(truth_log(variant.seed)).set_index(["from", "to"])["parts"]
     absent = sorted(set(expected.index) - set(mine.index))
@@ -248,7 +269,7 @@ def routing(evidence: Evidence, variant: Variant) -> None:
 def resources(evidence: Evidence, variant: Variant) -> None:
     """Stations in line order, buffer capacities, which ones break down, the CONWIP cap."""
     plant = plant_variant(variant.seed)
-    table = _frame(evidence["resources"], "resources")
+    table = dataframe(evidence["resources"], "resources")
     expect(list(table.index) == list(plant.stations),
            "resources: the index must list every station once, in line order")
     for column in ("buffer_capacity", "has_breakdowns"):
@@ -331,13 +352,13 @@ def reliability(evidence: Evidence, variant: Variant) -> None:
 def model(evidence: Evidence, variant: Variant) -> None:
     """The learner's run_model, run by the kernel on the grader's probe line (three cases, the grader's seeds,
     one run repeated), behaves like factorylab's line on the same parameters."""
-    runs = _frame(evidence["probe_runs"], "probe_runs")
+    runs = dataframe(evidence["probe_runs"], "probe_runs")
     probe = probe_for(variant.seed)
     reference = probe_reference(variant.seed)
     stations = list(probe["params"]["stations"])
     kpis = [*KPI_NAMES, *(f"utilisation_{name}" for name in stations)]
     expect({"case", "seed", "repeat"} <= set(runs.columns), "probe_runs: record the table probe_model returns")
-    _numeric_columns(runs, kpis, "run_model's KPIs (missing or not finite: every station's utilisation counts)")
+    numeric_columns(runs, kpis, "run_model's KPIs (missing or not finite: every station's utilisation counts)")
     first = runs[~runs["repeat"].astype(bool)]
     again = runs[runs["repeat"].astype(bool)]
     expect(len(again) == 1, "probe_runs: record the table probe_model returns")
@@ -360,7 +381,7 @@ def model(evidence: Evidence, variant: Variant) -> None:
         for name in kpis:
             values = mine[name].to_numpy(float)
             expected = reference[case][name].to_numpy(float)
-            gap, tolerance = _gap(name, values.mean(), expected.mean())
+            gap, tolerance = kpi_gap(name, values.mean(), expected.mean())
             error = math.sqrt(values.var(ddof=1) / len(values) + expected.var(ddof=1) / len(expected))
             if not name.startswith("utilisation_"):
                 error /= abs(expected.mean())
@@ -380,7 +401,7 @@ def observed(evidence: Evidence, variant: Variant) -> None:
     mine = _flat(evidence["observed"], "observed KPIs")
     for name, target in truth.items():
         expect(name in mine.index, f"observed KPIs: missing {name}")
-        expect(abs(mine[name] - target) <= 0.005 * abs(target) + 1e-9,
+        expect(near_plant(mine[name], target),
                f"observed KPIs: {name} is {'too high' if mine[name] > target else 'too low'}; use the working clock "
                "work_s (planned production time), not calendar time")
 
@@ -408,36 +429,25 @@ def validation(evidence: Evidence, variant: Variant) -> None:
     """The validation table is the learner's replications' statistics next to the plant's KPIs, and the model,
     rerun by the kernel on the grader's seeds, meets the brief's tolerances."""
     observed = observed_truth(variant.seed)
-    table = _frame(evidence["validation"], "validation")
-    replications = _frame(evidence["replications"], "replications")
-    rerun = _frame(evidence["rerun"], "rerun")
+    table = dataframe(evidence["validation"], "validation")
+    replications = dataframe(evidence["replications"], "replications")
+    rerun = dataframe(evidence["rerun"], "rerun")
     names = list(observed.index)
     expect(len(replications) >= MIN_REPLICATIONS,
            f"replications: one row per replication, at least {MIN_REPLICATIONS}")
-    _numeric_columns(replications, names, "replications")
-    _numeric_columns(table, ["observed", "model_mean", "ci_low", "ci_high"], "validation")
-    for name in names:
-        expect(name in table.index, f"validation: no row for KPI {name}")
-        row = table.loc[name]
-        values = replications[name].to_numpy(dtype=float)
-        mean, (low, high) = values.mean(), student_interval(values)
-        scale = max(1.0, abs(mean))
-        expect(abs(row["observed"] - observed[name]) <= 0.005 * abs(observed[name]) + 1e-9,
-               f"validation: observed {name} is not the plant's value from the log")
-        expect(abs(row["model_mean"] - mean) <= 1e-9 * scale,
-               f"validation: model_mean of {name} is not the mean of its replications")
-        expect(abs(row["ci_low"] - low) <= 1e-6 * scale and abs(row["ci_high"] - high) <= 1e-6 * scale,
-               f"validation: the 95 % CI of {name} is not the Student-t interval of its replications")
+    numeric_columns(replications, names, "replications")
+    numeric_columns(table, ["observed", "model_mean", "ci_low", "ci_high"], "validation")
+    check_statistics(table, replications, observed, "validation", "take it from your observed KPIs")
     expect(replications["throughput_per_hour"].nunique() > 1,
            "replications: identical rows; each replication needs its own seed")
     # The decision: the learner's model, rerun on the grader's seeds as long as the export.
     expect(len(rerun) == MIN_REPLICATIONS, "rerun: record the grader's rerun of run_model, unchanged")
-    _numeric_columns(rerun, names, "run_model's KPIs on the grader's seeds")
+    numeric_columns(rerun, names, "run_model's KPIs on the grader's seeds")
     expect(rerun["throughput_per_hour"].nunique() > 1,
            "run_model: different seeds gave identical results; each replication must draw its own random numbers")
     for name in names:
         mean = rerun[name].mean()
-        gap, tolerance = _gap(name, mean, observed[name])
+        gap, tolerance = kpi_gap(name, mean, observed[name])
         expect(gap <= tolerance,
                f"validation: rerun on the grader's seeds, the model's {name} is off the plant's by more than the "
                f"brief's tolerance ({tolerance:g}); check that parameter's fit, the breakdowns and the routing rules")

@@ -37,7 +37,7 @@ EVENT_KEY = ("timestamp", "kind", "machine", "part_id")
 def prepare(variant: Variant, folder: Path) -> None:
     """The week's MES export, the grader's probe moments and shifts, and the prediction questions' cut logs."""
     inputs = Path(folder) / "inputs"
-    events, states = kit.mes_tables(kit.simulated_run(variant.seed))
+    events, states = kit.week_export(variant.seed)
     plaindata.write(inputs, "week_events", events)
     plaindata.write(inputs, "week_states", states)
     plaindata.write(inputs, "twin_state_times", kit.twin_state_times(variant.seed))
@@ -83,26 +83,42 @@ def true_twin_state(seed: int, t_s: float) -> dict:
 
 
 def true_shift_kpis(seed: int, shift_index: int) -> dict:
-    """compute_kpis over one shift of the week: good parts, mean lead time (s), OEE."""
+    """compute_kpis over one shift of the week: good parts, mean lead time (s), and the OEE twice: with the
+    plant's nominal ideal cycle (`oee`) and with the ideal cycle estimated from the log as the brief says
+    (`oee_estimated`). Both readings are defensible; the estimate runs about 1.4 % low, which alone would fail
+    a learner who follows the brief on about one variant in ten."""
     start_s, end_s = kit.week_shifts()[shift_index]
     run = kit.simulated_run(seed)
     cut = LineRun(run.plant, seed, end_s, [s for s in run.state_log if s.t_s <= end_s],
                   [e for e in run.events if e.t_s <= end_s], run.setpoints)
     kpis = compute_kpis(cut, warmup_s=start_s)
+    events = kit.week_export(seed)[0]
+    estimated_s = estimated_ideal_cycle_s(events[events["t_s"] <= end_s], kpis["oee"]["bottleneck"])
     return {"good_parts": kpis["good_parts"], "mean_lead_time_s": kpis["mean_cycle_time_s"],
-            "oee": kpis["oee"]["oee"]}
+            "oee": kpis["oee"]["oee"],
+            "oee_estimated": kpis["oee"]["oee"] * estimated_s / kpis["oee"]["ideal_cycle_time_s"]}
 
 
-def shift_output(run: LineRun, shift_index: int) -> int:
-    """Good parts completed in one shift of `run`."""
-    start_s, end_s = kit.week_shifts()[shift_index]
-    return sum(1 for e in run.events if e.kind == "part_completed" and start_s <= e.t_s < end_s)
+def estimated_ideal_cycle_s(events: pd.DataFrame, machine: str) -> float:
+    """The brief's estimate of `machine`'s ideal cycle from the log: its mean processing time per part, the
+    longest 3 % of durations (those a stop interrupted) left out."""
+    at = events[events["machine"] == machine]
+    started = at[at["kind"] == "part_started"].set_index("part_id")["t_s"]
+    finished = at[at["kind"] == "part_finished"].set_index("part_id")["t_s"]
+    durations = (finished - started.reindex(finished.index)).dropna()
+    return float(durations[durations < durations.quantile(0.97)].mean())
 
 
 @lru_cache(maxsize=16)
 def question_outputs(seed: int) -> tuple[int, ...]:
-    """The true end-of-shift output of each of the grader's questions for `seed`."""
-    return tuple(shift_output(kit.simulated_run(q["week_seed"]), q["shift"]) for q in kit.prediction_questions(seed))
+    """The true end-of-shift output of each of the grader's questions for `seed` (good parts completed in the
+    shift asked about, in the question's own week)."""
+    outputs = []
+    for question in kit.prediction_questions(seed):
+        start_s, end_s = kit.week_shifts()[question["shift"]]
+        outputs.append(sum(1 for event in kit.simulated_run(question["week_seed"]).events
+                           if event.kind == "part_completed" and start_s <= event.t_s < end_s))
+    return tuple(outputs)
 
 
 # --- the archive --------------------------------------------------------------------------------------------
@@ -247,7 +263,8 @@ def twin_state(evidence: Evidence, variant: Variant) -> None:
 
 @VERDICTS.cell("lab_twin_build_kpis_test")
 def shift_kpis(evidence: Evidence, variant: Variant) -> None:
-    """shift_kpis(events, states, start_s, end_s) gives good parts exactly, lead time within 1 s, OEE within 0.03."""
+    """shift_kpis(events, states, start_s, end_s) gives good parts exactly, lead time within 1 s, OEE within 0.03
+    (of the OEE with the nominal ideal cycle or with the brief's estimate of it)."""
     answers = evidence["answers"]
     shifts = kit.kpi_shifts(variant.seed)
     expect(isinstance(answers, list) and [a.get("shift") if isinstance(a, dict) else None for a in answers] == shifts,
@@ -263,7 +280,7 @@ def shift_kpis(evidence: Evidence, variant: Variant) -> None:
         expect(abs(got["mean_lead_time_s"] - want["mean_lead_time_s"]) <= LEAD_TIME_TOLERANCE_S,
                f"{where}: mean_lead_time_s differs from the plant's (release to completion, parts completed in the "
                "shift)")
-        expect(abs(got["oee"] - want["oee"]) <= OEE_TOLERANCE,
+        expect(min(abs(got["oee"] - want["oee"]), abs(got["oee"] - want["oee_estimated"])) <= OEE_TOLERANCE,
                f"{where}: OEE {got['oee']:.3f} is more than {OEE_TOLERANCE} off the plant's")
 
 
@@ -291,8 +308,7 @@ def predictions(evidence: Evidence, variant: Variant) -> None:
 def sync_rate(evidence: Evidence, variant: Variant) -> None:
     """The learner's error curve is their predictor's on the week, and the chosen period is the longest one
     whose error is within the week's budget."""
-    week = kit.simulated_run(variant.seed)
-    outputs = np.asarray([shift_output(week, index) for index in range(len(kit.week_shifts()))], dtype=float)
+    outputs = kit.shift_outputs(kit.week_export(variant.seed)[0])  # the week's log, as the kernel read it
     asked = outputs[[index for index, _ in kit.week_questions()]]
     budget = kit.error_budget(outputs)
     by_age = evidence["week_predictions"]

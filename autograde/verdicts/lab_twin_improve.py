@@ -2,7 +2,7 @@
 monitoring plan, the test plan and its setpoints, their application to the live plant and the dashboards, judged
 on the grader's side.
 
-The variant's week (lab_twin_build's `simulated_run(seed)`) and its stale twin (`stale_twin(seed)`) are written
+The variant's week (lab_twin_build's `week_export(seed)`) and its stale twin (`stale_twin(seed)`) are written
 into the variant's folder by the preparer; the kernel never sees the seed. The recalibrated twin is recorded as
 plain data (its parameters) and run here, after bounds checks, against the plant over the same weeks. The test
 plan is replayed on the plant (GRADER_REPLICATIONS weeks, common random numbers) in the learner's own context,
@@ -22,8 +22,9 @@ from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
 from labkit import lab_twin_build as week
 from labkit import lab_twin_improve as kit
 from labkit import plaindata
-from labkit.lab_model_line import distribution_moments
+from labkit.lab_model_line import ProductionLog, distribution_moments, net_process_times
 from simulators.distributions import parse_distribution
+from simulators.seeding import stream
 
 VERDICTS = LabVerdicts("lab_twin_improve")
 GRADER_REPLICATIONS = 6
@@ -37,11 +38,11 @@ RELIABILITY_RANGE = (0.25, 4.0)  # the same for MTBF and MTTR
 def prepare(variant: Variant, folder: Path) -> None:
     """The week's MES export, the variant's stale twin, a trial week's seed and the dashboards' probe moments."""
     inputs = Path(folder) / "inputs"
-    events, states = week_log(variant.seed)
+    events, states = week.week_export(variant.seed)
     plaindata.write(inputs, "week_events", events)
     plaindata.write(inputs, "week_states", states)
     plaindata.write(inputs, "twin_params", kit.stale_twin(variant.seed))
-    plaindata.write(inputs, "trial_seed", int(np.random.default_rng([variant.seed, 0x7B1E, 2]).integers(1, 2**31)))
+    plaindata.write(inputs, "trial_seed", int(stream(variant.seed, "twin_improve", "trial").integers(1, 2**31)))
     plaindata.write(inputs, "dashboard_cuts", kit.dashboard_cuts(variant.seed))
 
 
@@ -49,33 +50,14 @@ def prepare(variant: Variant, folder: Path) -> None:
 
 
 @lru_cache(maxsize=4)
-def week_log(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The variant's week, as its MES export (what the kernel reads)."""
-    return week.mes_tables(week.simulated_run(seed))
-
-
-def net_process_times(events: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
-    """One row per processed part: product, station, net process time (s of up time between start and
-    finish; a breakdown or a planned stop pauses the processing)."""
-    horizon_s = max(float(events["t_s"].max()), float(states["t_s"].max()))
-    rows = []
-    for station, mine in states.groupby("machine", sort=False):
-        t = np.append(mine["t_s"].to_numpy(), horizon_s)
-        up_s = np.concatenate([[0.0], np.cumsum(np.diff(t) * mine["state"].isin(kit.UP_STATES).to_numpy())])
-        at = events[events["machine"] == station]
-        started = at[at["kind"] == "part_started"].set_index("part_id")
-        finished = at[at["kind"] == "part_finished"].set_index("part_id")["t_s"].rename("t_end_s")
-        both = started.join(finished, how="inner")
-        net = np.interp(both["t_end_s"].to_numpy(), t, up_s) - np.interp(both["t_s"].to_numpy(), t, up_s)
-        rows.append(pd.DataFrame({"product": both["product"].to_numpy(), "station": station, "net_s": net}))
-    return pd.concat(rows, ignore_index=True)
-
-
-@lru_cache(maxsize=4)
 def reference_gaps(seed: int) -> pd.DataFrame:
-    """Per (product, station): the twin's mean process time, the plant's (from the week's log), the gap."""
+    """Per (product, station): the twin's mean process time, the plant's (from the week's log: the mean net
+    process time, lab_model_line's), the gap."""
     params = kit.stale_twin(seed)
-    plant_mean = net_process_times(*week_log(seed)).groupby(["product", "station"])["net_s"].mean()
+    events, states = week.week_export(seed)
+    log = ProductionLog(hours=kit.LOG_HOURS, work_hours=float("nan"), events=events, states=states,
+                        setpoints=pd.DataFrame())  # net_process_times reads hours, events and states only
+    plant_mean = net_process_times(log).groupby(["product", "station"])["net_s"].mean()
     rows = []
     for product, steps in params["process_times"].items():
         for station, dist in steps.items():
@@ -140,18 +122,18 @@ def true_sweep(parameter: str, context: dict) -> pd.Series:
 def true_dashboard(seed: int, until_s: float, rate_per_h: float) -> dict:
     """What the three dashboards must show after the week's stream up to `until_s` (the dashboards' clock is the
     last message's time: what a subscriber knows of the plant's time)."""
-    events, states = week_log(seed)
+    events, states = week.week_export(seed)
     until_s = max(float(events.loc[events["t_s"] <= until_s, "t_s"].max()),
                   float(states.loc[states["t_s"] <= until_s, "t_s"].max()))
-    done = events[(events["kind"] == "part_completed") & (events["t_s"] <= until_s)]["t_s"]
-    start_s, _ = kit.shift_window(until_s)
-    per_shift = done.groupby((done // kit.DAY_S) * 2 + ((done % kit.DAY_S) >= kit.SHIFT_S)).size()
+    known = events[events["t_s"] <= until_s]
+    current = week.week_shifts().index(kit.shift_window(until_s))
+    outputs = [int(count) for count in week.shift_outputs(known)[:current + 1]]
     last = states[states["t_s"] <= until_s].groupby("machine").tail(1)
-    shifts = int(until_s // kit.DAY_S) * 2 + int(until_s % kit.DAY_S >= kit.SHIFT_S) + 1
-    return {"shift_output": int((done >= start_s).sum()),
+    return {"shift_output": outputs[-1],
             "states": dict(zip(last["machine"], last["state"], strict=True)),
-            "shift_outputs": [int(per_shift.get(i, 0)) for i in range(shifts)],
-            "week_projection": len(done) + rate_per_h * kit.working_seconds(until_s, kit.LOG_HOURS * 3600.0) / 3600.0}
+            "shift_outputs": outputs,
+            "week_projection": (int((known["kind"] == "part_completed").sum())
+                                + rate_per_h * kit.working_seconds(until_s, kit.LOG_HOURS * 3600.0) / 3600.0)}
 
 
 # --- Part 1: gaps, fidelity, action plan ------------------------------------------------------------------------
@@ -277,7 +259,7 @@ def action_plan(evidence: Evidence, variant: Variant) -> None:
 def monitoring(evidence: Evidence, variant: Variant) -> None:
     """At least 3 monitored parameters with the brief's limits, and a log of every check from Wednesday on."""
     plan, log = evidence["plan"], evidence["log"]
-    values = monitoring_values(*week_log(variant.seed))
+    values = monitoring_values(*week.week_export(variant.seed))
     limits = reference_limits(values)
     expect(isinstance(plan, dict) and len(plan) >= 3, "MONITORING_PLAN: at least 3 parameters")
     missing = sorted(set(kit.MONITORED) - set(plan))
@@ -318,13 +300,13 @@ def monitoring(evidence: Evidence, variant: Variant) -> None:
 
 
 def _recommended(value) -> dict:
-    expect(isinstance(value, dict) and set(value) == set(kit.SWEEPS)
-           and all(plaindata.is_finite_number(v) for v in value.values()),
+    """RECOMMENDED, if it sets each setpoint to one of the test plan's levels (the kit's check of a trial)."""
+    expect(isinstance(value, dict) and all(plaindata.is_finite_number(v) for v in value.values()),
            f"RECOMMENDED must map exactly {sorted(kit.SWEEPS)} to numbers")
-    for name, levels in kit.SWEEPS.items():
-        expect(any(math.isclose(value[name], level) for level in levels),
-               f"RECOMMENDED[{name!r}] is not one of the test plan's levels {levels}")
-    return value
+    try:
+        return kit.checked_setpoints(value)
+    except ValueError as error:
+        raise VerdictFailed(f"RECOMMENDED: {error}") from None
 
 
 @VERDICTS.cell("lab_twin_improve_test_plan_test")
