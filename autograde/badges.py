@@ -98,11 +98,12 @@ def credential(status: CriterionStatus, referential, issuer: Issuer, valid_from:
 
 def write_badges(statuses: Iterable[CriterionStatus], catalogue, out_dir: Path, issuer: Issuer,
                  now: datetime) -> list[Path]:
-    """Write `<out_dir>/<learner>/<criterion key>.json` for every acquired criterion; `now` dates only the
-    credentials whose submissions carry no time (nbgrader records none when timestamp.txt is missing)."""
+    """Write `<out_dir>/<learner>/<criterion key>.json` for every acquired criterion whose evidence was graded in
+    the sandbox (a grade obtained without it certifies nothing); `now` dates only the credentials whose
+    submissions carry no time (nbgrader records none when timestamp.txt is missing)."""
     written = []
     for status in statuses:
-        if status.status != "acquired":
+        if status.status != "acquired" or status.unsandboxed:
             continue
         referential = catalogue.referentials[status.criterion.referential]
         document = credential(status, referential, issuer, status.submitted_at or now)

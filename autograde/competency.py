@@ -24,7 +24,7 @@ import csv
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from autograde.html_report import (
     link,
     render_page,
 )
+from autograde.provenance import UNSANDBOXED_NOTICE, unsandboxed
 
 CELL_THRESHOLD = 0.5
 TOTAL_THRESHOLD = 0.6
@@ -70,12 +71,14 @@ class CellGrade:
 
 @dataclass(frozen=True)
 class LearnerGrades:
-    """One learner's submissions (lab -> submission time) and cell grades ((lab, notebook, grade_id) -> grade)."""
+    """One learner's submissions (lab -> submission time), cell grades ((lab, notebook, grade_id) -> grade) and
+    the labs whose last grading ran without the sandbox (autograde/provenance.py)."""
 
     learner: str
     name: str
     submitted: dict[str, datetime | None]
     grades: dict[tuple[str, str, str], CellGrade]
+    unsandboxed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class CriterionStatus:
     status: str
     evidence: tuple[Evidence, ...]
     submitted_at: datetime | None
+    unsandboxed: bool = False  # some evidence was graded without the sandbox: not fit for certification
 
     @property
     def graded(self) -> list[Evidence]:
@@ -148,14 +152,18 @@ def learner_statuses(learner: LearnerGrades, cells: Iterable[GradedCell], catalo
             status=decide_status([item.grade for item in evidence if item.grade is not None]),
             evidence=tuple(evidence),
             submitted_at=max(times, default=None),
+            unsandboxed=any(item.grade is not None and item.cell.lab in learner.unsandboxed for item in evidence),
         ))
     return statuses
 
 
 def warn_no_submission(learners: Sequence[LearnerGrades]) -> list[str]:
-    """A notice per learner with no submission at all (they stay in the report, all `not_attempted`)."""
+    """A notice per learner with no submission at all (they stay in the report, all `not_attempted`), and per
+    learner with labs graded without the sandbox (no badge rests on those)."""
     notices = [f"learner {learner.learner!r} has no submission in the gradebook: every criterion is "
                "not_attempted" for learner in learners if not learner.submitted]
+    notices += [f"learner {learner.learner!r}: {', '.join(sorted(learner.unsandboxed))}: {UNSANDBOXED_NOTICE} "
+                "No badge is issued on this evidence." for learner in learners if learner.unsandboxed]
     for notice in notices:
         log.warning(notice)
     return notices
@@ -186,6 +194,9 @@ def read_gradebook(db_url: str, cells: Sequence[GradedCell]) -> list[LearnerGrad
     with Gradebook(db_url) as gradebook:
         _check_join(where, gradebook, cells)
         learners = [_learner_grades(student) for student in sorted(gradebook.students, key=lambda s: s.id)]
+    marks = unsandboxed(db_url)
+    learners = [replace(learner, unsandboxed=frozenset(lab for lab, who in marks if who == learner.learner))
+                for learner in learners]
     if not learners:
         raise GradebookError(f"{where}: the gradebook has no learner: autograde some submissions first")
     if not any(learner.submitted for learner in learners):
@@ -352,6 +363,9 @@ def _write_learner(path: Path, learner: LearnerGrades, statuses: Sequence[Criter
                           for lab, when in sorted(learner.submitted.items())) or "none"
     intro = (f"<p>{link('../cohort.html', 'Back to the cohort')}. Learner <b>{escape(learner.learner)}</b> "
              f"{escape(learner.name)}; labs submitted: {escape(submitted)}.</p>" + _legend())
+    if learner.unsandboxed:
+        intro += (f"<p><b>Notice:</b> {escape(', '.join(sorted(learner.unsandboxed)))}: "
+                  f"{escape(UNSANDBOXED_NOTICE)} No badge is issued on this evidence.</p>")
     columns = [*CRITERION_COLUMNS, Column("status", "Status", filter=True), Column("score", "Score"),
                Column("evidence", "Evidence (lab/cell, score, what it checks)")]
     page = render_page(title=f"factorylab: criteria of {learner.learner}", intro_html=intro,
@@ -375,7 +389,7 @@ def _evidence_text(status: CriterionStatus) -> str:
 
 
 CSV_FIELDS = ("learner", "name", "referential", "group", "criterion_id", "criterion_key", "status", "score",
-              "max_score", "evidence", "feedback")
+              "max_score", "sandboxed", "evidence", "feedback")
 
 
 def _write_csv(path: Path, learners: Sequence[LearnerGrades], statuses: dict[str, list[CriterionStatus]]) -> Path:
@@ -392,6 +406,7 @@ def _write_csv(path: Path, learners: Sequence[LearnerGrades], statuses: dict[str
                     "criterion_key": criterion.key, "status": status.status,
                     "score": f"{status.score:g}" if status.graded else "",
                     "max_score": f"{status.max_score:g}" if status.graded else "",
+                    "sandboxed": ("no" if status.unsandboxed else "yes") if status.graded else "",
                     "evidence": _evidence_text(status), "feedback": " ".join(feedback),
                 })
     return path

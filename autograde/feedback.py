@@ -4,7 +4,8 @@ nbgrader renders feedback from the autograded notebooks, which hold the hidden t
 (nbgrader issue #917). factorylab runs the same converter with one more step in its pipeline,
 `HideHiddenTests` (autograde/preprocessors/hide_hidden_tests.py), after `GetGrades` has read the scores:
 the pages keep every score and the learner's own code and outputs, and say of a cell with hidden tests only
-whether it passed. Pages land in nbgrader's place, `<course>/feedback/<learner>/<lab>/<notebook>.html`.
+whether it passed; and `UnsandboxedNotice` opens the page of a submission graded without the sandbox with a
+warning. Pages land in nbgrader's place, `<course>/feedback/<learner>/<lab>/<notebook>.html`.
 """
 
 import warnings
@@ -17,14 +18,16 @@ from nbgrader.preprocessors import GetGrades
 
 from autograde.course import Course, nbgrader_config
 from autograde.errors import GradeError
-from autograde.preprocessors import HideHiddenTests
+from autograde.preprocessors import HideHiddenTests, UnsandboxedNotice
+from autograde.provenance import unsandboxed
 
 
 def feedback(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners: Sequence[str] = ()) -> list[Path]:
     """Write the feedback pages of every autograded submission of `labs` by `learners` (default: all)."""
     course = Course.at(course_dir)
     config = nbgrader_config(course)
-    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, UnsandboxedNotice, CSSHTMLHeaderPreprocessor]
+    config.UnsandboxedNotice.submissions = [f"{lab}/{learner}" for lab, learner in unsandboxed(course.db_url)]
     api = NbGraderAPI(config=config)
     written = []
     for lab in list(labs) or course.released_labs():

@@ -54,13 +54,13 @@ from autograde.errors import GradeError
 from autograde.manual_grades import kept_manual_grades, restore_manual_grades
 from autograde.pool import local_pool
 from autograde.preprocessors import ReplayExecution
+from autograde.provenance import UNSANDBOXED_NOTICE, record_grading
 from autograde.sandbox import DEFAULT_LIMITS, ExecutionJob, ExecutionResult, Limits, execute_job
 from autograde.secret import course_secret, variant_seed
 from autograde.variants import Variant
 
 OK, FLAGGED, INCIDENT, UNGRADABLE, ERROR = "ok", "flagged", "incident", "ungradable", "error"
-UNSAFE_NOTE = ("UNSAFE: graded without the sandbox (--unsafe): learners' code ran with limits but could read and "
-               "change the trainer's files and reach the network; these grades are not fit for certification")
+UNSAFE_NOTE = f"UNSAFE: {UNSANDBOXED_NOTICE}"
 SEVERITY = (OK, FLAGGED, INCIDENT, UNGRADABLE, ERROR)
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class _Submission:
     worst: str = OK
     futures: dict[str, Future] | None = None
     duration_s: float = 0.0
+    sandboxed: bool = True
 
     def note(self, status: str, message: str) -> None:
         self.messages.append(message)
@@ -111,8 +112,8 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
                          "outside certification, grade with --unsafe")
     labs = course.chosen_labs(labs)
     secret = course_secret(course.root)
-    submissions = [_Submission(lab, learner, []) for lab in labs for learner in course.submitters(lab)
-                   if not learners or learner in learners]
+    submissions = [_Submission(lab, learner, [], sandboxed=not unsafe)
+                   for lab in labs for learner in course.submitters(lab) if not learners or learner in learners]
     own_pool = executor is None
     executor = executor or local_pool(workers)
     bar = _Progress(len(submissions), sys.stderr.isatty() if progress is None else progress)
@@ -296,6 +297,7 @@ def _score(course: Course, submission: _Submission) -> Outcome:
                     submission.note(OK, f"{grade_id}: the answer changed since it was graded by hand: grade it again")
             else:
                 _record_ungradable(course, submission)
+            record_grading(course.db_url, submission.lab, submission.learner, sandboxed=submission.sandboxed)
         except Exception as error:
             log.debug("grading %s/%s failed", submission.learner, submission.lab, exc_info=True)
             submission.note(ERROR, f"nbgrader could not grade it: {type(error).__name__}: {error}")

@@ -23,6 +23,7 @@ from autograde.course import Course
 from autograde.coverage import build_coverage
 from autograde.criteria_tags import load_tagged_cells
 from autograde.errors import GradebookError
+from autograde.provenance import UNSANDBOXED_NOTICE, record_grading
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +114,28 @@ def test_report_writes_cohort_learner_pages_csv_and_badges(report_dir, catalogue
     cohort = (report_dir / "cohort.html").read_text(encoding="utf-8")
     assert "learner &#x27;dave&#x27; has no submission in the gradebook" in cohort
     assert "at least 50% of its points" in cohort  # the rule is on the page
+
+
+def test_evidence_graded_without_the_sandbox_is_marked_everywhere_and_earns_no_badge(course, tmp_path):
+    copy = copy_course(course, tmp_path / "course")
+    record_grading(copy.db_url, "lab_demo", "alice", sandboxed=False)
+    record_grading(copy.db_url, "lab_demo", "bob", sandboxed=True)
+    out = tmp_path / "report"
+    build_report(course_dir=copy.root, labs_dir=copy.labs_dir, out_dir=out)
+    assert not (out / "badges" / "alice").exists()  # acquired on unsandboxed evidence: no credential
+    alice = (out / "learners" / "alice.html").read_text(encoding="utf-8")
+    assert UNSANDBOXED_NOTICE.split(":")[0] in alice and "No badge is issued" in alice
+    assert "No badge is issued" not in (out / "learners" / "carol.html").read_text(encoding="utf-8")
+    assert "learner &#x27;alice&#x27;: lab_demo: Graded without the sandbox" in (out / "cohort.html").read_text(
+        encoding="utf-8")
+    with (out / "competency.csv").open(encoding="utf-8") as stream:
+        rows = {(row["learner"], row["criterion_key"]): row for row in csv.DictReader(stream)}
+    assert (rows[("alice", "CCPM-C1-M1")]["status"], rows[("alice", "CCPM-C1-M1")]["sandboxed"]) == ("acquired", "no")
+    assert rows[("bob", "CCPM-C1-M1")]["sandboxed"] == "yes"
+    assert rows[("dave", "CCPM-C1-M1")]["sandboxed"] == ""  # nothing graded
+    record_grading(copy.db_url, "lab_demo", "alice", sandboxed=True)  # graded again in the sandbox
+    build_report(course_dir=copy.root, labs_dir=copy.labs_dir, out_dir=out)
+    assert (out / "badges" / "alice" / "CCPM-C1-M1.json").is_file()
 
 
 def test_learner_page_links_the_feedback_that_exists(report_dir, course):

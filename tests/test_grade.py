@@ -21,8 +21,11 @@ from nbgrader.apps import NbGraderAPI
 
 from autograde.course import Course, nbgrader_config
 from autograde.errors import GradeError
+from autograde.export import export
+from autograde.feedback import feedback
 from autograde.grade import UNSAFE_NOTE, format_summary, grade
 from autograde.preprocessors.judge import evidence_of
+from autograde.provenance import unsandboxed
 from autograde.secret import course_secret, secret_path, variant_seed
 
 
@@ -178,8 +181,8 @@ def test_regrading_keeps_a_manual_grade_decided_until_its_answer_changes(course_
     assert changed.messages == ("rate_explain: the answer changed since it was graded by hand: grade it again",)
 
 
-def test_without_the_sandbox_grading_is_refused_unless_unsafe_and_then_every_summary_says_so(course_copy,
-                                                                                            monkeypatch):
+def test_without_the_sandbox_grading_is_refused_unless_unsafe_and_then_every_page_says_so(
+        course_copy, monkeypatch):
     course = course_copy
     submit(course, "ada", answer(released_notebook(course), rate_function=RIGHT_RATE, rate_counts=RIGHT_COUNTS))
     monkeypatch.setattr("autograde.grade.sandbox_available", lambda: False)
@@ -189,3 +192,11 @@ def test_without_the_sandbox_grading_is_refused_unless_unsafe_and_then_every_sum
     assert [(o.learner, o.score) for o in outcomes] == [("ada", 3.0)]
     assert UNSAFE_NOTE in outcomes[0].messages
     assert format_summary(outcomes).splitlines()[-1] == UNSAFE_NOTE
+    page = feedback(course_dir=course.root)[0].read_text(encoding="utf-8")
+    assert "Graded without the sandbox" in page
+    cells = (export(course_dir=course.root, out_dir=course.root.parent / "export")[1]).read_text()
+    assert cells.splitlines()[1].endswith(",False")  # cells.csv: sandboxed False
+    monkeypatch.setattr("autograde.grade.sandbox_available", lambda: True)
+    grade(course_dir=course.root, limits=FAST_LIMITS, progress=False)  # graded again, in the sandbox
+    assert "Graded without the sandbox" not in feedback(course_dir=course.root)[0].read_text(encoding="utf-8")
+    assert unsandboxed(course.db_url) == set()

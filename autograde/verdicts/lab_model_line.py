@@ -43,7 +43,7 @@ from simulators.seeding import stream
 
 VERDICTS = LabVerdicts("lab_model_line")
 ESTIMATE_TOLERANCE = 0.03
-REFERENCE_REPLICATIONS = 10
+REFERENCE_REPLICATIONS = 20
 # A probe case's KPI may sit this many standard errors (of the difference of two means) from the reference,
 # never more than PROBE_MAX_TOLERANCE times the brief's tolerance.
 PROBE_SIGMAS = 4.0
