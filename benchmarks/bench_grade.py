@@ -1,7 +1,10 @@
 """Grading speed: `factorylab grade` against sequential `nbgrader autograde` on the same synthetic cohort.
 
 A cohort of LEARNERS learners x LABS labs (copies of the tests' lab) is graded twice from the same
-submissions: by factorylab's pool, and by nbgrader's API one submission after the other. Prints the wall
+submissions: by factorylab's pool (each kernel in the bubblewrap sandbox, on the learner's secret variant), and
+by nbgrader's API one submission after the other (its own kernel, unconfined, on the practice variant). Both
+judge the evidence with the same verdicts (`JudgeEvidence` after nbgrader's `Execute`), so the grades can be
+compared: the test lab's right answers are right and its wrong ones wrong on every variant. Prints the wall
 times, the ratio, the per-notebook cost over a bare kernel start, and whether the gradebooks agree.
 Usage: python benchmarks/bench_grade.py [--learners 30] [--labs 3]
 """
@@ -19,23 +22,56 @@ import nbformat
 from jupyter_client.manager import start_new_kernel
 from nbgrader.api import Grade, Gradebook
 from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from grading_fixtures import lab_notebook
 
+import autograde.verdicts
 from autograde.cohort import build_synthetic_cohort
 from autograde.course import Course, nbgrader_config
 from autograde.grade import grade
+from autograde.preprocessors.judge import JudgeEvidence
 from autograde.release import release
+from autograde.secret import course_secret, variant_seed
+from autograde.variants import Variant, prepare_variant
+from autograde.verdicts import VERDICTS_PATH_ENV, lab_verdicts
+from simulators.seeding import VARIANT_ENV
 
 
 def _labs(root: Path, count: int) -> list[str]:
+    """`count` copies of the tests' lab, each judged by the tests' lab_rate verdicts (found by the grader's
+    workers through FACTORYLAB_VERDICTS_PATH)."""
     labs = [f"lab_bench{index}" for index in range(1, count + 1)]
+    verdicts = root / "verdicts"
+    verdicts.mkdir(parents=True)
     for lab in labs:
         (root / lab).mkdir(parents=True)
         nbformat.write(lab_notebook(), root / lab / f"{lab}.ipynb")
         (root / lab / "counts.txt").write_text("1 2 3 4\n")
+        (verdicts / f"{lab}.py").write_text("from autograde.verdicts.lab_rate import VERDICTS  # noqa: F401\n")
+    folders = [str(Path(__file__).resolve().parents[1] / "tests" / "verdicts"), str(verdicts)]
+    os.environ[VERDICTS_PATH_ENV] = os.pathsep.join(folders)  # the workers' search path
+    autograde.verdicts.__path__.extend(folders)  # this process's (the package is already imported)
     return labs
+
+
+def _nbgrader_autograde(course: Course, lab: str, learner: str) -> bool:
+    """nbgrader's autograde of one submission, its pipeline judging the evidence right after its own Execute,
+    its kernel (which inherits this process's environment) reading the learner's variant folder."""
+    variant = Variant(lab, learner, variant_seed(course_secret(course.root), lab, learner))
+    os.environ[VARIANT_ENV] = str(prepare_variant(variant))
+    config = nbgrader_config(course)
+    steps = []
+    for step in Autograde.class_traits()["autograde_preprocessors"].default():
+        steps.append(step)
+        if step is Execute:
+            steps.append(JudgeEvidence)
+    config.Autograde.autograde_preprocessors = steps
+    config.JudgeEvidence.verdicts = lab_verdicts(lab)
+    config.JudgeEvidence.variant = variant
+    return NbGraderAPI(config=config).autograde(lab, learner)["success"]
 
 
 def _rows(course: Course) -> list[tuple]:
@@ -57,6 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=30)
     parser.add_argument("--labs", type=int, default=3)
+    parser.add_argument("--workers", type=int, help="grading workers (default: one per core)")
     args = parser.parse_args()
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
     warnings.filterwarnings("ignore")
@@ -72,20 +109,22 @@ def main() -> int:
         notebooks = args.learners * args.labs
 
         started = time.perf_counter()
-        grade(course_dir=ours.root, labs_dir=root / "labs", progress=False)
+        grade(course_dir=ours.root, labs_dir=root / "labs", progress=False, workers=args.workers)
         ours_s = time.perf_counter() - started
 
-        api = NbGraderAPI(config=nbgrader_config(theirs))
         started = time.perf_counter()
         refused = set()  # nbgrader stops on invalid JSON; factorylab records zeros: compare the others
         for lab in labs:
             for learner in theirs.submitters(lab):
-                if not api.autograde(lab, learner)["success"]:
+                if not _nbgrader_autograde(theirs, lab, learner):
                     refused.add(learner)
         theirs_s = time.perf_counter() - started
 
         kernel_s = _bare_kernel_s()
-        same = [r for r in _rows(ours) if r[1] not in refused] == [r for r in _rows(theirs) if r[1] not in refused]
+        mine, nbgraders = ([r for r in _rows(course) if r[1] not in refused] for course in (ours, theirs))
+        same = mine == nbgraders
+        for row in sorted(set(mine) ^ set(nbgraders)):
+            print(("factorylab " if row in mine else "nbgrader   ") + " ".join(map(str, row)))
     print(f"cohort: {args.learners} learners x {args.labs} labs = {notebooks} notebooks, {os.cpu_count()} cores")
     print(f"nbgrader autograde, sequential: {theirs_s:7.1f} s  ({theirs_s / notebooks:.2f} s/notebook)")
     print(f"factorylab grade, pool:         {ours_s:7.1f} s  ({ours_s / notebooks:.2f} s/notebook)")

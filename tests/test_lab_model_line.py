@@ -17,6 +17,7 @@ from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab_model_line as verdicts
 from labkit import plaindata
 from labkit.lab_model_line import plant_variant, probe_model, production_log, simulate_production_log
+from labkit.lab_scenarios import run_model as plants_line_model
 
 LAB = "lab_model_line"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
@@ -204,6 +205,11 @@ def test_identical_or_unseeded_replications_fail(solution, variant):
     with pytest.raises(VerdictFailed, match="same seed gave different KPIs"):
         probe_verdict(lambda params, *, hours, seed: model(params, hours=hours, seed=int(rng.integers(10**6))),
                       variant)
+
+
+def test_a_model_that_calls_the_plants_own_simulator_fails(variant):
+    with pytest.raises(VerdictFailed, match="the plant's own simulator"):
+        probe_verdict(lambda params, *, hours, seed: plants_line_model(params, hours=hours, seed=seed), variant)
 
 
 def test_a_model_without_breakdowns_fails(solution, variant):

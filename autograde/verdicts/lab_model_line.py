@@ -11,7 +11,8 @@ grader's own copy of the export) is rebuilt here from the seed. Tolerances:
   times in four weeks, so the sampling error is larger than any useful tolerance on the hidden value);
 - observed KPIs: within 0.5 % of the reference computation;
 - the model, run by the kernel on the grader's probe line: every case's mean KPIs close to factorylab's own
-  line run on the same parameters (the brief's tolerances widened by the sampling error of both);
+  line run on the same parameters (the brief's tolerances widened by the sampling error of both), but never
+  factorylab's line itself (the same KPIs as the plant's simulator for the same seed);
 - the validation: the learner's table consistent with their replications, and the model rerun on the grader's
   seeds within the brief's tolerances of the plant's observed KPIs.
 """
@@ -367,10 +368,16 @@ def model(evidence: Evidence, variant: Variant) -> None:
                                               rtol=1e-9, atol=1e-12),
            "run_model: the same seed gave different KPIs; draw every random number from generators made from "
            "`seed` (stream(seed, 'model', ...)), never from global or unseeded state")
-    for case in probe["cases"]:
+    for case, changes in probe["cases"].items():
         mine = first[first["case"] == case]
         expect(sorted(mine["seed"].astype(int)) == sorted(probe["seeds"]),
                f"probe_runs: the {case!r} case lacks runs; record the table probe_model returns")
+        seed = probe["seeds"][0]
+        plants_own = kpi_table(run_model({**probe["params"], **changes}, hours=probe["hours"], seed=seed))
+        expect(not np.allclose(mine[mine["seed"] == seed][kpis].to_numpy(float), plants_own[kpis].to_numpy(float),
+                               rtol=1e-9, atol=1e-12),
+               f"run_model gives, run for run, what the plant's own simulator gives ({case} case): the model must be "
+               "your own SimPy model of the line, not a call to factorylab's")
         expect(mine["throughput_per_hour"].nunique() > 1 and mine["mean_cycle_time_s"].nunique() > 1,
                f"run_model: different seeds gave identical results ({case} case); each replication must draw "
                "its own random numbers from its seed")
