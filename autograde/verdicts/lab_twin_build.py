@@ -9,14 +9,13 @@ the shift it predicts. The live collection runs in the kernel on the public prac
 secret: its archive is judged against that plant's run.
 """
 
-import contextlib
-import sqlite3
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from autograde.sqlite_sandbox import SQLiteSandboxError, run_sql
 from autograde.variants import Variant
 from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
 from labkit import lab_twin_build as kit
@@ -29,7 +28,6 @@ VERDICTS = LabVerdicts("lab_twin_build")
 LEAD_TIME_TOLERANCE_S = 1.0
 OEE_TOLERANCE = 0.03
 CURVE_TOLERANCE = 0.05
-SQL_STEP_LIMIT = 2_000_000  # virtual-machine steps the rebuilt archive may take, triggers included
 EVENT_KEY = ("timestamp", "kind", "machine", "part_id")
 
 
@@ -124,79 +122,67 @@ def question_outputs(seed: int) -> tuple[int, ...]:
 # --- the archive --------------------------------------------------------------------------------------------
 
 
-def _authorize(action, arg1, arg2, database, trigger):
-    forbidden = (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_PRAGMA,
-                 sqlite3.SQLITE_CREATE_VTABLE, sqlite3.SQLITE_DROP_VTABLE)
-    return sqlite3.SQLITE_DENY if action in forbidden else sqlite3.SQLITE_OK
-
-
-def rebuilt_archive(schema) -> sqlite3.Connection:
-    """An in-memory database with the archive's declared tables, indexes, views and triggers (no ATTACH, no
-    PRAGMA, no virtual table, bounded work): the learner's DDL, never their file or code."""
+def schema_statements(schema) -> list[str]:
+    """The archive's CREATE statements, tables first (then indexes, views, triggers), as the kernel read them
+    from `sqlite_master`: data to hand to the sandboxed SQLite (autograde/sqlite_sandbox.py), never run here."""
     expect(isinstance(schema, list) and all(isinstance(row, dict) for row in schema),
            "the archive's schema was not recorded: run the cell unchanged")
     order = {"table": 0, "index": 1, "view": 2, "trigger": 3}
     rows = sorted((row for row in schema if row.get("type") in order), key=lambda row: order[row["type"]])
-    conn = sqlite3.connect(":memory:")
-    conn.set_authorizer(_authorize)
-    steps = [0]
-
-    def bounded() -> int:
-        steps[0] += 1
-        return int(steps[0] > SQL_STEP_LIMIT // 1000)
-
-    conn.set_progress_handler(bounded, 1000)
     for row in rows:
         sql = row.get("sql")
-        if not isinstance(sql, str) or not sql.lstrip().upper().startswith("CREATE"):
-            raise VerdictFailed(f"the archive's {row.get('type')} {row.get('name')!r} has no CREATE statement")
-        try:
-            conn.execute(sql)
-        except (sqlite3.Error, sqlite3.Warning) as error:
-            raise VerdictFailed(f"the archive's {row['type']} {row.get('name')!r} cannot be rebuilt ({error}): "
-                                "keep to plain tables, indexes and constraints") from None
-    return conn
+        expect(isinstance(sql, str) and sql.lstrip().upper().startswith("CREATE"),
+               f"the archive's {row.get('type')} {row.get('name')!r} has no CREATE statement")
+    return [row["sql"] for row in rows]
+
+
+PROBE_EVENT = {"timestamp": "2026-01-05T06:00:00.000Z", "kind": "part_released", "machine": None, "part_id": 1,
+               "product": "bracket", "reason": None}
+BAD_EVENTS = (("kind", "part_teleported"), ("timestamp", None))
+
+
+def _insert(event: dict) -> tuple[str, list]:
+    return f"INSERT INTO events ({', '.join(event)}) VALUES ({', '.join('?' * len(event))})", list(event.values())
 
 
 @VERDICTS.cell("lab_twin_build_archive_schema_test")
 def archive_schema(evidence: Evidence, variant: Variant) -> None:
     """The archive refuses what would corrupt it: a repeated event, an unknown event kind, a missing time."""
-    conn = rebuilt_archive(evidence["schema"])
+    statements = schema_statements(evidence["schema"])
+    count = ("SELECT COUNT(*) FROM events", [])
+    probes = [("SELECT name FROM sqlite_master WHERE type='table'", []), ("SELECT * FROM events LIMIT 0", []),
+              count, _insert(PROBE_EVENT), _insert(PROBE_EVENT), count,
+              *(_insert(dict(PROBE_EVENT, part_id=999_999, **{field: bad})) for field, bad in BAD_EVENTS)]
     try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        for table in ("events", "states"):
-            expect(table in tables, f"no table {table!r}; the archive needs 'events' and 'states'")
-        columns = [column[0] for column in conn.execute("SELECT * FROM events LIMIT 0").description]
-        for column in ("timestamp", "kind", "machine", "part_id", "product", "reason"):
-            expect(column in columns, f"events: no column {column!r} (columns: {', '.join(columns)})")
-        row = {"timestamp": "2026-01-05T06:00:00.000Z", "kind": "part_released", "machine": None, "part_id": 1,
-               "product": "bracket", "reason": None}
-        insert = f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
-        count = "SELECT COUNT(*) FROM events"
-        try:
-            before = conn.execute(count).fetchone()[0]
-            for _ in range(2):
-                with contextlib.suppress(sqlite3.IntegrityError):
-                    conn.execute(insert, tuple(row.values()))
-            after = conn.execute(count).fetchone()[0]
-        except sqlite3.Error as error:
-            raise VerdictFailed(f"events: a well-formed event cannot be stored ({error})") from None
-        expect(after - before == 1, "events: a well-formed event was not stored once" if after == before else
-               "events: the same event inserted twice was stored twice: declare a key (PRIMARY KEY or UNIQUE) that "
-               "identifies an event, so a redelivered message cannot be stored twice")
-        for field, bad in (("kind", "part_teleported"), ("timestamp", None)):
-            attempt = dict(row, part_id=999_999, **{field: bad})
-            try:
-                conn.execute(insert, tuple(attempt.values()))
-            except sqlite3.IntegrityError:
-                continue
-            except sqlite3.Error as error:
-                raise VerdictFailed(f"events: inserting a row failed with {error}") from None
-            raise VerdictFailed(f"events: a row with {field} = {bad!r} was accepted: add a constraint "
-                                f"({'CHECK kind IN (...)' if field == 'kind' else 'NOT NULL'}) so bad data is "
-                                "refused")
-    finally:
-        conn.close()
+        answer = run_sql(statements, probes)
+    except SQLiteSandboxError as error:
+        raise VerdictFailed(f"the archive's schema cannot be rebuilt: {error}; keep to plain tables, indexes and "
+                            "constraints") from None
+    for result, sql in zip(answer["schema"], statements, strict=True):
+        expect("error" not in result, f"the archive's statement {sql.split('(')[0].strip()!r} cannot be rebuilt "
+                                      f"({result.get('message')}): keep to plain tables, indexes and constraints")
+    tables, columns, before, first, second, after, *bad = answer["statements"]
+    expect("error" not in tables, "the archive's tables cannot be listed")
+    names = {row[0] for row in tables["rows"]}
+    for table in ("events", "states"):
+        expect(table in names, f"no table {table!r}; the archive needs 'events' and 'states'")
+    for column in PROBE_EVENT:
+        expect(column in columns.get("columns", ()),
+               f"events: no column {column!r} (columns: {', '.join(columns.get('columns', ()))})")
+    expect("error" not in first and "error" not in before and "error" not in after,
+           f"events: a well-formed event cannot be stored ({first.get('message') or after.get('message')})")
+    expect(second.get("error") in (None, "IntegrityError"), f"events: inserting a row failed with "
+                                                           f"{second.get('message')}")
+    stored = after["rows"][0][0] - before["rows"][0][0]
+    expect(stored == 1, "events: a well-formed event was not stored once" if stored == 0 else
+           "events: the same event inserted twice was stored twice: declare a key (PRIMARY KEY or UNIQUE) that "
+           "identifies an event, so a redelivered message cannot be stored twice")
+    for (field, value), result in zip(BAD_EVENTS, bad, strict=True):
+        expect(result.get("error") in (None, "IntegrityError"), f"events: inserting a row failed with "
+                                                                f"{result.get('message')}")
+        expect(result.get("error") == "IntegrityError",
+               f"events: a row with {field} = {value!r} was accepted: add a constraint "
+               f"({'CHECK kind IN (...)' if field == 'kind' else 'NOT NULL'}) so bad data is refused")
 
 
 def _event_keys(frame: pd.DataFrame) -> pd.Series:
