@@ -88,11 +88,22 @@ def _register_grading(commands: argparse._SubParsersAction) -> None:
                          help="skip grading the solution and the blank release against the tests")
     release.set_defaults(handler=_release)
 
-    collect = commands.add_parser("collect", help="import a cohort's notebooks (folder or zip) into submitted/")
+    collect = commands.add_parser(
+        "collect", help="import a cohort's notebooks (an LMS download, folder or zip) into submitted/",
+        description="Moodle, Canvas, Brightspace, Blackboard, Teams, Google Classroom, nbgrader's exchange and "
+                    "JupyterHub home folders are recognised by their names; the learner is the LMS's own identity. "
+                    "Every file is reported: placed, superseded (an older copy), skipped or refused; the exit "
+                    "status is 1 when something was refused.")
     collect.add_argument("path", type=Path, help="the LMS download: a folder or a zip file")
     collect.add_argument("--course", type=Path, help=course_help)
-    collect.add_argument("--roster", type=Path, help="CSV with columns name,learner mapping names to learner IDs")
-    collect.add_argument("--replace", action="store_true", help="overwrite submissions already collected")
+    collect.add_argument("--roster", type=Path, metavar="FILE.csv",
+                         help="CSV (Excel's too) with a 'learner' column (the learner id) and any of name, email, "
+                              "username, lms_id: only its learners are placed")
+    collect.add_argument("--replace", action="store_true",
+                         help="overwrite a learner's earlier submission of a lab (never another learner's)")
+    collect.add_argument("--timezone", metavar="ZONE",
+                         help="IANA time zone of the LMS's local times (zip dates, Blackboard's and Brightspace's "
+                              "names), e.g. Europe/Paris (default: this machine's)")
     collect.set_defaults(handler=_collect)
 
     grade = commands.add_parser("grade", help="autograde every submission in parallel, sandboxed; print a summary")
@@ -147,11 +158,19 @@ def _release(args) -> int:
 
 
 def _collect(args) -> int:
-    result = collect_cohort(source=args.path, course_dir=args.course, roster=args.roster, replace=args.replace)
-    print(f"placed {len(result.placed)} notebook(s)")
-    for path, reason in result.skipped:
-        print(f"  not placed: {path}: {reason}")
-    return 0
+    result = collect_cohort(source=args.path, course_dir=args.course, roster=args.roster, replace=args.replace,
+                            timezone=args.timezone)
+    print(f"download read as: {result.format}")
+    print(f"placed {len(result.placed)} notebook(s):")
+    for placed in result.placed:
+        print(f"  {placed}")
+    for title, items in (("superseded by a later copy", result.superseded), ("skipped", result.skipped),
+                         ("REFUSED, to act on, then collect again", result.refused)):
+        if items:
+            print(f"{title}: {len(items)}")
+            for item in items:
+                print(f"  {item}")
+    return 1 if result.refused else 0
 
 
 def _grade(args) -> int:
