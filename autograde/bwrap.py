@@ -4,7 +4,8 @@ Inside, a learner's kernel sees only what is bound here, and nothing else exists
 - read-only: the system's `/usr` (and the `/bin`, `/lib*` links to it), a few files of `/etc` a Python process
   reads, the Python installation and the virtual environment, and the learner kit (`simulators/`, `labkit/`);
   the grader's own packages (`autograde`, `factorylab`) are covered by empty folders wherever they would be
-  found, so `import autograde` fails in the kernel;
+  found, so `import autograde` fails in the kernel; the kit's modules of other labs are empty devices and its
+  compiled caches are absent (autograde/kit.py says which);
 - read-only at `/variant`: the learner's graded variant (data and the grader's inputs, no seed, no truth);
 - read-write: the working copy `/lab` (also `/tmp`), a tmpfs of `quota_bytes` filled from the staging folder
   at start, and a small `/dev/shm`; the root and `/dev` are remounted read-only;
@@ -21,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 WORKDIR = "/lab"
@@ -94,11 +96,24 @@ def _package_dir(name: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
+def hidden_binds(files: Sequence[Path]) -> list[str]:
+    """Each of `files` replaced by /dev/null (on a nodev mount: neither read nor imported), and the compiled
+    caches of their folders absent (read-only and empty), so neither a module's source nor its bytecode loads."""
+    args: list[str] = []
+    for folder in sorted({path.parent / "__pycache__" for path in files}):
+        if folder.is_dir():
+            args += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
+    for path in files:
+        args += ["--ro-bind", "/dev/null", str(path)]
+    return args
+
+
 def sandbox_command(*, stage: Path, variant: Path | None, quota_bytes: int, env: dict[str, str],
-                    command: list[str]) -> list[str]:
-    """The full bwrap command line running `command` in the sandbox, in `/lab` filled from `stage`."""
+                    command: list[str], hidden: Sequence[Path] = ()) -> list[str]:
+    """The full bwrap command line running `command` in the sandbox, in `/lab` filled from `stage`, with the
+    files `hidden` empty."""
     args = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            *system_binds(), *python_binds(),
+            *system_binds(), *python_binds(), *hidden_binds(hidden),
             "--proc", "/proc", "--dev", "/dev", "--size", str(16 * 2**20), "--tmpfs", "/dev/shm",
             "--remount-ro", "/dev",
             "--size", str(quota_bytes), "--tmpfs", WORKDIR, "--symlink", WORKDIR, "/tmp",

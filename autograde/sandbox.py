@@ -6,7 +6,8 @@ For each notebook, in a grading worker (autograde/pool.py):
    grader's inputs the kernel may read, derived from the course's secret;
 2. a staging folder receives the notebook's declared files (the lab's assets, nothing else the learner sent);
 3. the kernel starts in a bubblewrap sandbox (autograde/bwrap.py): working copy `/lab` on a tmpfs of
-   `disk_mb`, the variant read-only at `/variant`, the learner kit and Python read-only, nothing else; no
+   `disk_mb`, the variant read-only at `/variant`, Python and the learner kit read-only (of the kit, only
+   the modules the lab's own needs: autograde/kit.py), nothing else; no
    network, its own PID namespace, no capabilities; an address-space limit, a file-size limit and a process
    limit (`prlimit`); its standard output and error go nowhere (it cannot hold the grader's pipes open).
    The kernel's ZMQ sockets are Unix sockets inside `/lab`, reached from here through the sandbox's own root
@@ -44,6 +45,7 @@ from traitlets import Any, Bool, Float, Integer, Unicode
 from traitlets.config import Config
 
 from autograde.bwrap import VARIANT_DIR, WORKDIR, sandbox_available, sandbox_command
+from autograde.kit import hidden_kit_files
 from autograde.preprocessors.judge import JudgeEvidence, evidence_of
 from autograde.variants import Variant, prepare_variant
 from autograde.verdicts import lab_verdicts
@@ -170,6 +172,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     stage = Unicode("").tag(config=True)
     variant_dir = Unicode("", allow_none=True).tag(config=True)
+    lab = Unicode("").tag(config=True)
     limits = Any(DEFAULT_LIMITS).tag(config=True)
     isolate = Bool(True).tag(config=True)
 
@@ -181,7 +184,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = kernel_env(WORKDIR, VARIANT_DIR if self.variant_dir else None)
         return [*_limits_prefix(self.limits),
                 *sandbox_command(stage=Path(self.stage), variant=Path(self.variant_dir) if self.variant_dir else None,
-                                 quota_bytes=self.limits.disk_mb * 2**20, env=env, command=kernel)]
+                                 quota_bytes=self.limits.disk_mb * 2**20, env=env, command=kernel,
+                                 hidden=hidden_kit_files(self.lab))]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         # In the sandbox bwrap sets the kernel's whole environment (--clearenv); bwrap itself needs only PATH.
@@ -306,6 +310,7 @@ def _execution_config(job: ExecutionJob, stage: Path, variant_dir: Path | None, 
     config.SandboxedExecute.shutdown_kernel = "immediate"  # outputs are in; a kernel may not answer anyway
     config.SandboxedKernelManager.stage = str(stage)
     config.SandboxedKernelManager.variant_dir = str(variant_dir) if variant_dir else ""
+    config.SandboxedKernelManager.lab = job.lab
     config.SandboxedKernelManager.limits = job.limits
     config.SandboxedKernelManager.isolate = isolated
     config.SandboxedKernelManager.connection_file = str(stage / CONNECTION_FILE)

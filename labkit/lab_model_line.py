@@ -131,29 +131,6 @@ def working_clock(plant: Plant, hours: float):
     return lambda t_s: np.interp(t_s, t, w)
 
 
-def net_process_times(log: ProductionLog) -> pd.DataFrame:
-    """One row per processed part: station, product and its net process time `net_s` (up time between start
-    and finish: a breakdown or a planned stop pauses the processing)."""
-    events, states = log.events, log.states
-    rows = []
-    for station, station_states in states.groupby("machine", sort=False):
-        # Up time grows at slope 1 between two state changes if the station was up, else 0: linear
-        # interpolation between the changes is exact.
-        t = np.append(station_states["t_s"].to_numpy(), log.hours * 3600.0)
-        up_s = np.concatenate([[0.0], np.cumsum(np.diff(t) * station_states["state"].isin(UP_STATES).to_numpy())])
-
-        def clock(times, t=t, up_s=up_s):
-            return np.interp(times, t, up_s)
-
-        mine = events[events["machine"] == station]
-        starts = mine[mine["kind"] == "part_started"].set_index("part_id")
-        ends = mine[mine["kind"] == "part_finished"].set_index("part_id")["t_s"].rename("t_s_end")
-        both = starts.join(ends, how="inner")
-        net = clock(both["t_s_end"].to_numpy()) - clock(both["t_s"].to_numpy())
-        rows.append(pd.DataFrame({"station": station, "product": both["product"].to_numpy(), "net_s": net}))
-    return pd.concat(rows, ignore_index=True)
-
-
 def kpi_table(kpis: dict) -> pd.Series:
     """A KPI dict flattened to one value per KPI name (utilisation_<station> for each station)."""
     flat = {name: value for name, value in kpis.items() if name != "utilisation"}

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from labkit.lab_model_line import kpi_table, simulate_production_log
+from labkit.lab_model_line import UP_STATES, ProductionLog, kpi_table, simulate_production_log
 from labkit.variant import graded_input
 from simulators.kpis import compute_kpis
 from simulators.learner import learner_seed
@@ -63,6 +63,31 @@ def model_plant(params: dict):
     return parse_plant({"schema": "factorylab/plant/v1", "name": "line model", "stations": stations,
                         "location": {"site": "model", "area": "model", "line": "model"}, "products": products,
                         "release": release}, "<line model>")
+
+
+def net_process_times(log: ProductionLog) -> pd.DataFrame:
+    """One row per processed part: station, product and its net process time `net_s` (up time between start
+    and finish: a breakdown or a planned stop pauses the processing). Given here, to lab_scenarios, which builds
+    on lab_model_line's fits; lab_model_line and lab_twin_improve have learners write it (autograde/kit.py keeps
+    this module out of their kernels)."""
+    events, states = log.events, log.states
+    rows = []
+    for station, station_states in states.groupby("machine", sort=False):
+        # Up time grows at slope 1 between two state changes if the station was up, else 0: linear
+        # interpolation between the changes is exact.
+        t = np.append(station_states["t_s"].to_numpy(), log.hours * 3600.0)
+        up_s = np.concatenate([[0.0], np.cumsum(np.diff(t) * station_states["state"].isin(UP_STATES).to_numpy())])
+
+        def clock(times, t=t, up_s=up_s):
+            return np.interp(times, t, up_s)
+
+        mine = events[events["machine"] == station]
+        starts = mine[mine["kind"] == "part_started"].set_index("part_id")
+        ends = mine[mine["kind"] == "part_finished"].set_index("part_id")["t_s"].rename("t_s_end")
+        both = starts.join(ends, how="inner")
+        net = clock(both["t_s_end"].to_numpy()) - clock(both["t_s"].to_numpy())
+        rows.append(pd.DataFrame({"station": station, "product": both["product"].to_numpy(), "net_s": net}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def run_model(params: dict, *, hours: float, seed: int, scenario: dict | None = None) -> dict:

@@ -1,13 +1,17 @@
 """The sandbox's bubblewrap arguments, read back as data, and what a real sandbox lets a process see and do."""
 
+import importlib.util
 import os
+import py_compile
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import labkit
 from autograde.bwrap import VARIANT_DIR, WORKDIR, sandbox_available, sandbox_command
+from autograde.kit import hidden_kit_files
 
 needs_bwrap = pytest.mark.skipif(not sandbox_available() and not os.environ.get("CI"),
                                  reason="needs Debian's bubblewrap (CI installs it)")
@@ -57,3 +61,25 @@ def test_a_sandboxed_process_sees_only_its_kit_and_cannot_escape(tmp_path):
     done = subprocess.run(_command(tmp_path, script), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["quota", "ok"]
+
+
+@needs_bwrap
+def test_a_labs_kernel_cannot_load_another_labs_kit_module_from_source_or_bytecode(tmp_path):
+    """lab_scenarios' kit gives the net process times lab_model_line asks for: lab_model_line's kernel cannot load
+    that module, from its source or from its bytecode."""
+    source = Path(labkit.__file__).parent / "lab_scenarios.py"
+    cache = Path(py_compile.compile(str(source), cfile=importlib.util.cache_from_source(str(source)))).parent
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    script = "\n".join([
+        "import os, labkit.lab_model_line",
+        "assert hasattr(labkit.lab_model_line, 'plant_variant')",
+        "try:\n    import labkit.lab_scenarios\nexcept ImportError:\n    pass\nelse:\n    raise SystemExit('imported')",
+        f"try:\n    assert open({str(source)!r}).read() == ''\nexcept PermissionError:\n    pass",
+        f"assert not os.listdir({str(cache)!r})",
+        "print('ok')",
+    ])
+    command = sandbox_command(stage=stage, variant=None, quota_bytes=2**20, env={},
+                              hidden=hidden_kit_files("lab_model_line"), command=[sys.executable, "-c", script])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.split()) == (0, ["ok"]), done.stderr

@@ -34,12 +34,17 @@ from labkit.lab_model_line import (
     kpi_table,
     log_inputs,
     model_probe,
-    net_process_times,
     plant_params,
     plant_variant,
     simulate_production_log,
 )
-from labkit.lab_scenarios import MIN_REPLICATIONS, MODEL_TOLERANCE, run_model, variant_observed_kpis
+from labkit.lab_scenarios import (
+    MIN_REPLICATIONS,
+    MODEL_TOLERANCE,
+    net_process_times,
+    run_model,
+    variant_observed_kpis,
+)
 from simulators.seeding import stream
 
 VERDICTS = LabVerdicts("lab_model_line")

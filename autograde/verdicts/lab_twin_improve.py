@@ -22,7 +22,8 @@ from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
 from labkit import lab_twin_build as week
 from labkit import lab_twin_improve as kit
 from labkit import plaindata
-from labkit.lab_model_line import ProductionLog, distribution_moments, net_process_times
+from labkit.lab_model_line import ProductionLog, distribution_moments
+from labkit.lab_scenarios import net_process_times
 from simulators.distributions import parse_distribution
 from simulators.seeding import stream
 
