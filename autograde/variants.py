@@ -6,6 +6,10 @@ the folder the sandbox mounts read-only as `FACTORYLAB_VARIANT` (simulators/lear
 of each dataset the lab reads (no truth table, no data card, no manifest: nothing that names the seed) and the
 inputs the lab's verdict module chooses for its hidden test cells (`inputs/`, labkit/plaindata.py formats).
 The ground truth of the same runs is read here, by the grader alone, with `truth_tables`.
+
+Both caches (datasets, variant folders) live in the grader's private folder and are keyed on a digest of the
+code that made them (the plant's code and files; the lab's verdicts and kit), so a changed plant or lab never
+serves stale data; folders of other digests untouched for STALE_DAYS are removed when a new one is made.
 """
 
 import functools
@@ -14,6 +18,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +32,7 @@ from simulators.scenarios import load_scenario
 from simulators.seeding import DEFAULT_SEED
 
 PRACTICE_LEARNER = "_practice"
+STALE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,40 @@ def _cache_root() -> Path:
     return root
 
 
+def _digest(paths) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _package_files(package: str, patterns: Sequence[str]) -> list[Path]:
+    folder = Path(next(iter(importlib.util.find_spec(package).submodule_search_locations)))
+    return [path for pattern in patterns for path in folder.glob(pattern)]
+
+
+@functools.cache
+def _plant_version() -> str:
+    """A digest of the plant's code, plant files and scenarios: what every generated dataset depends on."""
+    return _digest(_package_files("simulators", ("*.py", "plants/*.yaml", "scenarios/*.yaml")))
+
+
+def _fresh_folder(parent: Path, version: str) -> Path:
+    """`parent/version`, after removing the folders of other versions nobody touched for STALE_DAYS."""
+    folder = parent / version
+    if not folder.is_dir():
+        parent.mkdir(parents=True, exist_ok=True)
+        for other in parent.iterdir():
+            if other.name != version and other.is_dir() and time.time() - other.stat().st_mtime > STALE_DAYS * 86400:
+                shutil.rmtree(other, ignore_errors=True)
+    return folder
+
+
 @functools.lru_cache(maxsize=64)
 def _generated(scenario: str, seed: int, hours: float) -> Path:
     """A full dataset (truth included) for the grader, generated once into the grader's private cache."""
-    folder = _cache_root() / "datasets" / f"line1_{scenario}_seed{seed}_{hours:g}h"
+    folder = _fresh_folder(_cache_root() / "datasets", _plant_version()) / f"line1_{scenario}_seed{seed}_{hours:g}h"
     if not (folder / "readings_truth.parquet").is_file():
         plant = load_plant()
         write_dataset(plant=plant, scenario=load_scenario(scenario, plant), seed=seed, hours=hours, out_dir=folder)
@@ -94,21 +130,21 @@ def add_dataset(folder: Path, scenario: str, seed: int, hours: float = 8.0) -> N
 
 @functools.cache
 def _code_version(lab: str) -> str:
-    """A digest of the code that prepares `lab`'s variants (its verdicts and kit modules), so that a folder
-    prepared by older code is never handed to a kernel that expects other inputs."""
-    digest = hashlib.sha256()
-    for module in (f"autograde.verdicts.{lab}", f"labkit.{lab}"):
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.origin:
-            digest.update(Path(spec.origin).read_bytes())
-    return digest.hexdigest()[:12]
+    """A digest of the code that prepares `lab`'s variants (its verdicts, the kit modules its kernel sees, the
+    plant), so that a folder prepared by older code is never handed to a kernel that expects other inputs."""
+    from autograde.kit import visible_kit_modules
+
+    modules = [f"autograde.verdicts.{lab}", *(f"labkit.{name}" for name in visible_kit_modules(lab))]
+    specs = [importlib.util.find_spec(module) for module in modules]
+    return _digest([Path(spec.origin) for spec in specs if spec is not None and spec.origin]
+                   + _package_files("simulators", ("*.py", "plants/*.yaml", "scenarios/*.yaml")))
 
 
 def prepare_variant(variant: Variant) -> Path:
     """The folder of `variant` for its kernel, written once (atomically) into the grader's private cache."""
     from autograde.verdicts import lab_verdicts  # the verdicts import this module
 
-    folder = _cache_root() / "variants" / variant.lab / _code_version(variant.lab) / f"{variant.seed:x}"
+    folder = _fresh_folder(_cache_root() / "variants" / variant.lab, _code_version(variant.lab)) / f"{variant.seed:x}"
     if folder.is_dir():
         return folder
     partial = folder.parent / f".{folder.name}.partial-{os.getpid()}"
