@@ -39,3 +39,13 @@ class GradeError(AutogradeError):
 class ReplayMismatch(AutogradeError):
     """The notebook a sandboxed worker executed is not the one nbgrader is scoring (the submission changed
     meanwhile): grade again."""
+
+
+class EvaluationError(AutogradeError):
+    """A trainer's or jury's record is refused: a manual mark or an observation naming an unknown learner,
+    lab, cell or criterion, or a score, decision or date outside what is allowed."""
+
+
+class BadgeError(AutogradeError):
+    """Badges cannot be issued or verified: a malformed `<course>/badges.toml`, an unreadable or exposed
+    signing key, or a credential whose signature, issuer or content does not check out."""

@@ -6,26 +6,29 @@ It runs the three flows a new user should see work before trusting the rest:
    one refused with a reason);
 2. the labs: every lab of `labs/` released with nbgrader into a course folder;
 3. grading and the evaluators' view: a synthetic cohort of one lab (correct, partial and broken submissions)
-   graded in the sandboxed pool, feedback pages, a grades export, the criteria coverage matrix and the
-   learners' competency report with their badges.
+   graded in the sandboxed pool, feedback pages, a grades export, one answer graded by hand and one jury
+   decision recorded, the criteria coverage matrix and the learners' competency report with their badges.
 Everything is written under one folder whose `index.html` (and `README.md`) links each result; the last lines
 printed say where to look.
 """
 
-import html
 import json
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
+from autograde.catalogue import load_catalogue
 from autograde.cohort import build_synthetic_cohort
 from autograde.competency import build_report
 from autograde.coverage import build_coverage
 from autograde.export import export
 from autograde.feedback import feedback
 from autograde.grade import format_summary, grade
+from autograde.marking import mark, pending_answers
+from autograde.observations import record_observation
 from autograde.release import release
+from factorylab.demo_index import write_index
 from simulators import topics
 from simulators.dataset import write_dataset
 from simulators.kpis import compute_kpis, format_kpis
@@ -80,15 +83,30 @@ def run_demo(*, out_dir: Path = Path("demo-output"), labs_dir: Path = Path("labs
     export(course_dir=course, out_dir=out_dir / "grades")
 
     reports = out_dir / "reports"
+    decided = record_demo_decisions(course, min(kinds))
     build_coverage(labs_dir=labs_dir, out_dir=reports)
     build_report(course_dir=course, labs_dir=labs_dir, out_dir=reports)
-    print(f"\n[6/6] feedback in {course / 'feedback'}, grades in {out_dir / 'grades'}, "
-          f"coverage and competency reports in {reports}", flush=True)
+    print(f"\n[6/6] feedback in {course / 'feedback'}, grades in {out_dir / 'grades'}, {decided}, "
+          f"coverage and competency reports (French) in {reports}", flush=True)
 
-    for name, text in (("README.md", _index_markdown()), ("index.html", _index_html())):
-        (out_dir / name).write_text(text)
+    (out_dir / "README.md").write_text(_index_markdown())
+    write_index(out_dir, OUTPUTS, COHORT_LAB)
     print(f"\ndone: open {out_dir / 'index.html'} (or read {out_dir / 'README.md'})")
     return out_dir
+
+
+def record_demo_decisions(course: Path, learner: str) -> str:
+    """What a trainer and a jury add by hand, so the reports show it: one written answer of `learner` graded from
+    the terminal (`factorylab mark`), and a decision on a criterion assessed outside the labs (`factorylab
+    observe`). Returns a line saying so."""
+    answers = [answer for answer in pending_answers(course_dir=course, labs=[COHORT_LAB]) if answer.learner == learner]
+    if answers:
+        mark(lab=answers[0].lab, learner=learner, grade_id=answers[0].grade_id, score=answers[0].max_score,
+             comment="Demo: graded from the terminal with factorylab mark.", course_dir=course)
+    outside = next(key for key, criterion in load_catalogue().criteria.items() if criterion.assessment == "outside")
+    record_observation(learner=learner, criterion=outside, decision="acquired", context="oral", assessor="Demo jury",
+                       evidence="Demo: recorded with factorylab observe after the oral.", course_dir=course)
+    return (f"{learner}: {len(answers[:1])} answer graded by hand and a jury's decision on {outside} recorded")
 
 
 def stream_live(plant, seed: int) -> dict:
@@ -135,8 +153,10 @@ OUTPUTS = (
     ("grades/grades.csv", "grades per learner and lab; `grades/cells.csv` per graded cell"),
     ("reports/coverage.html", "for every criterion of both referentials: the lab cells that assess it, how, and "
                               "what each checks"),
-    ("reports/cohort.html", "each learner's status on every criterion (heat map), with the evidence; "
-                            "`reports/competency.csv` for the jury, `reports/badges/` as Open Badges 3.0"),
+    ("reports/cohort.html", "the jury's view: each learner by bloc and competence, then every criterion with its "
+                            "status and score; a page per learner (`reports/learners/`, printable on A4) with every "
+                            "piece of evidence; `reports/competency.csv` for the jury, `reports/badges/` as Open "
+                            "Badges 3.0"),
 )
 
 
@@ -145,10 +165,3 @@ def _index_markdown() -> str:
     return f"# factorylab demo output\n\n| file | what it is |\n|---|---|\n{rows}\n"
 
 
-def _index_html() -> str:
-    rows = "\n".join(f'<tr><td><a href="{html.escape(path)}">{html.escape(path)}</a></td>'
-                     f"<td>{html.escape(what)}</td></tr>" for path, what in OUTPUTS)
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>factorylab demo</title>"
-            "<style>body{font-family:sans-serif;margin:2em;max-width:70em}td{padding:.3em .8em;"
-            "border-bottom:1px solid #ddd;vertical-align:top}</style></head><body><h1>factorylab demo output</h1>"
-            f"<table><tr><th>file</th><th>what it is</th></tr>{rows}</table></body></html>\n")

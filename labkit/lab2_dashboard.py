@@ -1,4 +1,5 @@
-"""lab2_dashboard's kit: the site's colour code, the brief's filter, a replayable stream, and the hidden cells' probes.
+"""lab2_dashboard's kit: the site's colour code, the brief's filter, a replayable stream, the wall screen's feed
+monitor, and the hidden cells' probes.
 
 `recorded_messages` gives the messages a subscriber of the live plant would have received during a window of
 this learner's recorded shift (the graded variant's when grading), as `Message`s shaped like paho's (`.topic`,
@@ -7,8 +8,10 @@ the grader chose (`labkit.variant.graded_input`) and return what the dashboard s
 plain data; the grader compares them with what the same messages say, in its own process.
 """
 
+import html
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -131,6 +134,75 @@ def feed_messages(data, case: dict) -> list[Message]:
                    "quality": quality}
         messages.append(Message(topic, topics.encode(payload)))
     return messages
+
+
+class FeedMonitor:
+    """The wall screen's watch on the live feed: the plant time of the newest reading, how long ago a message
+    arrived, and an alarm when none has for `stale_after_s` seconds (a dead broker, a cut network, a stopped
+    plant), so a frozen screen is never mistaken for a calm line.
+
+    `wrap(feed)` returns a callback that notes each message, then hands it to `feed`; `start()` redraws the
+    banner every `check_every_s` seconds on its own thread, since silence brings no message to react to.
+    `clock` is the monotonic time in seconds (a parameter so that tests can drive it)."""
+
+    def __init__(self, *, stale_after_s: float = 5.0, check_every_s: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic):
+        self.stale_after_s, self.check_every_s, self._clock = stale_after_s, check_every_s, clock
+        self.widget = ipywidgets.HTML()
+        self.widget.add_class("factorylab-feed")
+        self.received = 0
+        self._last_arrival: float | None = None
+        self._newest: str | None = None
+        self._stop = threading.Event()
+        self.refresh()
+
+    def wrap(self, feed: Callable) -> Callable:
+        def watched(message) -> None:
+            self.seen(message)
+            feed(message)
+
+        return watched
+
+    def seen(self, message) -> None:
+        """Note one message's arrival, and its reading time if newer than the newest so far."""
+        self.received += 1
+        self._last_arrival = self._clock()
+        try:
+            stamp = json.loads(message.payload).get("timestamp")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(stamp, str) and (self._newest is None or stamp > self._newest):
+            self._newest = stamp
+
+    @property
+    def stale(self) -> bool:
+        return self._last_arrival is None or self._clock() - self._last_arrival > self.stale_after_s
+
+    def refresh(self) -> None:
+        """Redraw the banner: the newest reading's time and the feed's age, red when stale."""
+        newest = self._newest[11:19] if self._newest else "--:--:--"
+        if self._last_arrival is None:
+            state, colour, age = "WAITING FOR THE FEED", STATE_COLOURS["down"], "no data yet"
+        else:
+            seconds = self._clock() - self._last_arrival
+            age = f"received {seconds:.0f} s ago"
+            state, colour = ("FEED STALE", STATE_COLOURS["down"]) if self.stale else ("LIVE", STATE_COLOURS["running"])
+        self.widget.value = (
+            f"<div class='factorylab-feed-{'stale' if self.stale else 'live'}' style='display:flex;gap:24px;"
+            f"align-items:center;padding:8px 16px;border-radius:8px;color:white;background:{colour};"
+            f"font-size:22px;font-weight:bold'><span>{html.escape(state)}</span>"
+            f"<span>last reading {newest} UTC (plant time)</span><span>{html.escape(age)}</span></div>")
+
+    def start(self) -> "FeedMonitor":
+        def loop() -> None:
+            while not self._stop.wait(self.check_every_s):
+                self.refresh()
+
+        threading.Thread(target=loop, name="feed-monitor", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 # --- what a dashboard shows, as plain data ----------------------------------------------------------------------

@@ -95,6 +95,34 @@ def test_keep_reading_keeps_good_values_within_range(payload, kept):
     assert kit.keep_reading(payload, 0.0, 25.0) is kept
 
 
+def test_the_feed_monitor_shows_the_newest_reading_and_raises_an_alarm_when_the_feed_stops():
+    now = [100.0]
+    monitor = kit.FeedMonitor(stale_after_s=5, clock=lambda: now[0])
+    assert "WAITING FOR THE FEED" in monitor.widget.value
+    fed = []
+    feed = monitor.wrap(fed.append)
+    for stamp in ("2024-03-04T06:00:02.000Z", "2024-03-04T06:00:01.000Z"):  # the second one arrives late
+        feed(kit.Message("f/l/cnc/vibration", json.dumps({"timestamp": stamp, "value": 1.0}).encode()))
+    assert len(fed) == 2, "every message still reaches the dashboard's feed"
+    now[0] += 2
+    monitor.refresh()
+    assert "LIVE" in monitor.widget.value and "last reading 06:00:02 UTC" in monitor.widget.value
+    assert "received 2 s ago" in monitor.widget.value and not monitor.stale
+    now[0] += 4  # 6 s without a message
+    monitor.refresh()
+    assert monitor.stale and "FEED STALE" in monitor.widget.value and "received 6 s ago" in monitor.widget.value
+    assert kit.STATE_COLOURS["down"] in monitor.widget.value
+
+
+def test_the_live_dashboard_cell_is_what_the_wall_screen_shows():
+    tagged = [cell for cell in nbformat.read(NOTEBOOK, as_version=4).cells
+              if "dashboard" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "live_dashboard = Dashboard(sensors)" in tagged[0].source
+    assert "FeedMonitor" in tagged[0].source
+    template = NOTEBOOK.parent / "jupyter" / "voila" / "templates" / "dashboard-only" / "index.html.j2"
+    assert '"dashboard" in cell.metadata.get("tags", [])' in template.read_text()
+
+
 def test_every_autograded_cell_has_a_verdict_and_the_notebook_imports_no_grader_code():
     tests = {cell.grade_id for cell in read_graded_cells(NOTEBOOK) if cell.mode == AUTO}
     assert tests == set(verdicts.VERDICTS.cells)
@@ -235,7 +263,7 @@ def test_the_notebook_is_stored_clean_and_tagged_for_every_criterion_of_competen
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert set(notebook.metadata) <= {"kernelspec", "language_info"}
     for cell in notebook.cells:
-        assert set(cell.metadata) <= {"nbgrader", "factorylab"}
+        assert set(cell.metadata) <= {"nbgrader", "factorylab", "tags"}
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     assert validate_lab_tags([NOTEBOOK], load_catalogue(), enforce_coverage=["ccpm_iiot:CCPM-C2"]) == []

@@ -1,8 +1,10 @@
-"""lab2_dashboard served by Voilà, in a real headless Chromium: the live dashboard renders and its values move.
+"""lab2_dashboard's wall-screen view served by Voilà, in a real headless Chromium: only the live dashboard,
+readable from a distance, and its values move.
 
-Voilà executes the solution notebook (source version) in a fresh kernel; its live section keeps the plant
-streaming when served by Voilà. Chromium is driven over the DevTools protocol: the test reads the live
-dashboard's text twice, a few seconds apart, as someone watching the screen would.
+Voilà executes the solution notebook (source version) in a fresh kernel with the lab's `dashboard-only`
+template, which shows the cells tagged "dashboard" and nothing else; its live section keeps the plant
+streaming when served by Voilà. Chromium is driven over the DevTools protocol: the test reads the page twice,
+a few seconds apart, as a supervisor watching the screen above the CNC would, and keeps a screenshot.
 """
 
 import base64
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from chromium import devtools_page, find_chromium
+
+from labkit.lab2_dashboard import STATE_COLOURS
 
 pytestmark = pytest.mark.browser
 
@@ -40,8 +44,9 @@ def voila_url(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"
     env = {key: value for key, value in os.environ.items() if key != "FACTORYLAB_BROKER"}  # embedded broker
+    env["JUPYTER_PATH"] = "jupyter"  # the lab's own templates, as its section 8 says
     command = [str(Path(sys.executable).parent / "voila"), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-               "lab2_dashboard.ipynb"]
+               "--template=dashboard-only", "lab2_dashboard.ipynb"]
     with log.open("w") as sink:
         process = subprocess.Popen(command, cwd=LAB_DIR, env=env, stdout=sink, stderr=subprocess.STDOUT)
         try:
@@ -59,7 +64,7 @@ def voila_url(tmp_path_factory):
             process.wait(timeout=30)
 
 
-def test_the_served_dashboard_shows_live_values_that_change(chromium, voila_url, tmp_path):
+def test_the_wall_screen_shows_only_the_live_dashboard_and_its_values_change(chromium, voila_url, tmp_path):
     with devtools_page(chromium, tmp_path / "profile", extra_flags=WINDOW, reply_timeout_s=60) as page:
         call = page.call
 
@@ -92,6 +97,21 @@ def test_the_served_dashboard_shows_live_values_that_change(chromium, voila_url,
         assert second != first, "the live dashboard did not change in 3 s"
         times = lambda text: re.findall(r"\d\d:\d\d:\d\d", text)  # noqa: E731 - the table's time column
         assert max(times(second)) > max(times(first)), "the table's reading times did not move forward"
-        call("Runtime.evaluate", expression=f"document.querySelector('{LIVE}').scrollIntoView()")
+        page_text = page.evaluate("document.body.innerText")
+        for lab_text in ("BEGIN SOLUTION", "Rubric", "The brief", "cahier des charges", "YOUR ANSWER", "Traceback"):
+            assert lab_text not in page_text, f"the wall screen shows lab text: {lab_text!r}"
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert height < 1600, f"the wall screen is {height} px tall: more than the dashboard"
+        banner = page.evaluate("document.querySelector('.factorylab-feed').innerText")
+        assert "LIVE" in banner and re.search(r"last reading \d\d:\d\d:\d\d UTC", banner), banner
+        sizes = page.evaluate(f"[...document.querySelectorAll('{LIVE} .widget-html-content > div')]"
+                              ".map(e => parseFloat(getComputedStyle(e).fontSize))")
+        assert len(sizes) == 5 and min(sizes) >= 28, f"status lights too small to read across an aisle: {sizes}"
+        assert "alarm limit 7.1 mm/s" in page.evaluate(f"document.querySelector('{LIVE}').textContent"), \
+            "the gauge's limit mark is labelled"
+        fills = page.evaluate(f"[...document.querySelectorAll('{LIVE} .barlayer .point path')]"
+                              ".map(e => getComputedStyle(e).fill)")
+        state_fills = {f"rgb({int(c[1:3], 16)}, {int(c[3:5], 16)}, {int(c[5:7], 16)})" for c in STATE_COLOURS.values()}
+        assert len(fills) == 5 and set(fills) <= state_fills, f"power bars not coloured by machine state: {fills}"
         shot = call("Page.captureScreenshot", format="png")["data"]
-        (tmp_path / "live_dashboard.png").write_bytes(base64.b64decode(shot))
+        (tmp_path / "wall_screen.png").write_bytes(base64.b64decode(shot))

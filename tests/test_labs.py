@@ -19,7 +19,7 @@ from autograde.release import available_labs, release
 LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
 LABS = available_labs(LABS_DIR)
 NOTEBOOK_METADATA = {"kernelspec", "language_info"}
-CELL_METADATA = {"nbgrader", "factorylab"}
+CELL_METADATA = {"nbgrader", "factorylab", "tags"}  # tags: Jupyter's own, e.g. the cells a Voilà template shows
 
 
 def test_the_tracks_labs_are_all_there():
