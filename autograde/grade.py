@@ -27,7 +27,8 @@ as nbgrader left them. Statuses, worst first: `error` (the grader failed: see th
 `ungradable` (no readable notebook: scored zero), `incident` (the execution was cut: kernel died, timeout,
 output flood; the cells that did not run score zero), `flagged` (the file was tampered with or malformed and
 nbgrader put it right, extra files were left out, or a test cell's evidence was missing, misplaced or
-malformed: tampering that gains nothing is still reported), `ok`.
+malformed: tampering that gains nothing is still reported), `ok`. Each outcome and its messages are kept in
+the gradebook's database (autograde/provenance.py), where the reports read them.
 """
 
 import json
@@ -52,16 +53,19 @@ from autograde.bwrap import sandbox_available
 from autograde.course import DEFAULT_LABS_DIR, Course, nbgrader_config
 from autograde.errors import GradeError
 from autograde.manual_grades import kept_manual_grades, restore_manual_grades
-from autograde.pool import local_pool
+from autograde.pool import GradingPool
 from autograde.preprocessors import ReplayExecution
 from autograde.provenance import UNSANDBOXED_NOTICE, record_grading
-from autograde.sandbox import DEFAULT_LIMITS, ExecutionJob, ExecutionResult, Limits, execute_job
+from autograde.sandbox import DEFAULT_LIMITS, ExecutionJob, Limits
 from autograde.secret import course_secret, variant_seed
 from autograde.variants import Variant
 
 OK, FLAGGED, INCIDENT, UNGRADABLE, ERROR = "ok", "flagged", "incident", "ungradable", "error"
+NOT_SUBMITTED = "not submitted"  # a summary line only: a learner of the course without this lab's submission
 UNSAFE_NOTE = f"UNSAFE: {UNSANDBOXED_NOTICE}"
 SEVERITY = (OK, FLAGGED, INCIDENT, UNGRADABLE, ERROR)
+# What nbgrader's collect and exchange put beside every submission: not the learner's, never flagged.
+NBGRADER_FILES = {"timestamp.txt", "submission_secret.txt"}
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,9 @@ class Outcome:
     needs_manual_grade: bool
     messages: tuple[str, ...]
     duration_s: float
+    failed_tests: int = 0  # autograded test cells below full marks
+    tests: int = 0  # autograded test cells
+    pending_cells: int = 0  # cells awaiting a manual grade
 
 
 @dataclass
@@ -98,12 +105,16 @@ class _Submission:
 
 def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners: Sequence[str] = (),
           labs_dir: Path = DEFAULT_LABS_DIR, limits: Limits = DEFAULT_LIMITS, workers: int | None = None,
-          executor: Executor | None = None, progress: bool | None = None, unsafe: bool = False) -> list[Outcome]:
-    """Autograde every submission of `labs` (default: every released lab) by `learners` (default: all).
+          executor: Executor | None = None, scheduler: str | None = None, progress: bool | None = None,
+          unsafe: bool = False) -> list[Outcome]:
+    """Autograde every submission of `labs` (default: every released lab) by `learners` (default: all); the
+    outcomes end with a `not submitted` one for each learner of the course (or named) without such a submission.
 
-    `executor` is the grading pool (default: one local worker process per core, or `workers`). Kernels run in
-    the bubblewrap sandbox; where it is not available, grading is refused unless `unsafe` (every outcome then
-    says so). `progress` shows a progress line on stderr (default: when stderr is a terminal).
+    `executor` is the grading pool (default: one local worker process per core, or `workers`; or, with
+    `scheduler`, the Dask cluster whose scheduler listens at that address). A notebook whose worker is lost
+    is graded again (autograde/pool.py). Kernels run in the bubblewrap sandbox; where it is not available,
+    grading is refused unless `unsafe` (every outcome then says so). `progress` shows a progress line on
+    stderr (default: when stderr is a terminal).
     """
     course = Course.at(course_dir)
     if not unsafe and not sandbox_available():
@@ -114,8 +125,8 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
     secret = course_secret(course.root)
     submissions = [_Submission(lab, learner, [], sandboxed=not unsafe)
                    for lab in labs for learner in course.submitters(lab) if not learners or learner in learners]
-    own_pool = executor is None
-    executor = executor or local_pool(workers)
+    _check_selection(course, labs, learners, submissions)
+    pool = GradingPool(executor, workers=workers, scheduler=scheduler)
     bar = _Progress(len(submissions), sys.stderr.isatty() if progress is None else progress)
     try:
         with warnings.catch_warnings():
@@ -124,26 +135,51 @@ def grade(*, course_dir: Path | None = None, labs: Sequence[str] = (), learners:
             for submission in submissions:
                 variant = Variant(submission.lab, submission.learner,
                                   variant_seed(secret, submission.lab, submission.learner))
-                submission.futures = _dispatch(course, submission, variant, limits, executor, unsafe)
+                submission.futures = _dispatch(course, submission, variant, limits, pool, unsafe)
             outcomes = []
             for submission in submissions:
-                outcomes.append(_score(course, submission))
+                outcomes.append(_score(course, submission, pool))
                 bar.step(f"{submission.lab} {submission.learner}")
     finally:
         bar.close()
-        if own_pool:
-            executor.shutdown(cancel_futures=True)
-    return outcomes
+        pool.shutdown()
+    return outcomes + _not_submitted(course, labs, learners)
+
+
+def _check_selection(course: Course, labs: Sequence[str], learners: Sequence[str],
+                     submissions: Sequence[_Submission]) -> None:
+    """A mistyped learner, or a selection with nothing to grade, is an error naming what exists: a silent
+    "0 submission(s)" would read as a graded cohort."""
+    known = sorted({learner for lab in course.released_labs() for learner in course.submitters(lab)})
+    unknown = [learner for learner in learners if learner not in known]
+    if unknown:
+        raise GradeError(f"{course.submitted}: no submission by {', '.join(map(repr, unknown))} (learners with a "
+                         f"submission: {', '.join(known) or 'none'}): check the --learner id")
+    if not submissions:
+        who = f" by {', '.join(learners)}" if learners else ""
+        raise GradeError(f"{course.submitted}: no submission of {', '.join(labs)}{who} to grade (submitted: "
+                         + ("; ".join(f"{lab}: {', '.join(course.submitters(lab)) or 'none'}"
+                                      for lab in course.released_labs()) or "nothing")
+                         + "): collect the notebooks first (factorylab collect)")
+
+
+def _not_submitted(course: Course, labs: Sequence[str], learners: Sequence[str]) -> list[Outcome]:
+    """A line for each learner of the course (one who submitted any released lab, or one named) without a
+    submission of a graded lab: the summary then tells "did not submit" from "failed"."""
+    known = sorted(set(learners) or {learner for lab in course.released_labs() for learner in course.submitters(lab)})
+    return [Outcome(lab=lab, learner=learner, status=NOT_SUBMITTED, score=0.0, max_score=0.0,
+                    needs_manual_grade=False, messages=(), duration_s=0.0)
+            for lab in labs for learner in known if learner not in course.submitters(lab)]
 
 
 def _dispatch(course: Course, submission: _Submission, variant: Variant, limits: Limits,
-              executor: Executor, unsafe: bool) -> dict[str, Future]:
+              pool: GradingPool, unsafe: bool) -> dict[str, Future]:
     """Inspect, stage and sanitize a submission, and hand its notebooks to the pool."""
     try:
         readable = _stage(course, submission)
         futures = {}
         assets = _assets(course, submission.lab)
-        extra = sorted(set(_staged_files(course, submission)) - set(assets) - {"timestamp.txt"})
+        extra = sorted(set(_staged_files(course, submission)) - set(assets) - NBGRADER_FILES)
         if extra:
             submission.note(FLAGGED, f"file(s) the lab does not ask for, left out of grading: {', '.join(extra[:10])}"
                             + (f" and {len(extra) - 10} more" if len(extra) > 10 else ""))
@@ -154,7 +190,7 @@ def _dispatch(course: Course, submission: _Submission, variant: Variant, limits:
             job = ExecutionJob(lab=submission.lab, learner=submission.learner, notebook=notebook,
                                notebook_json=sanitized, files=assets, limits=limits, variant=variant,
                                unsafe=unsafe)
-            futures[notebook] = executor.submit(execute_job, job)
+            futures[notebook] = pool.submit(job)
         return futures
     except Exception as error:  # one submission's failure never stops the others
         log.debug("preparing %s/%s failed", submission.learner, submission.lab, exc_info=True)
@@ -283,7 +319,7 @@ def _sanitize(course: Course, submission: _Submission, notebook: str) -> str:
     return output
 
 
-def _score(course: Course, submission: _Submission) -> Outcome:
+def _score(course: Course, submission: _Submission, pool: GradingPool) -> Outcome:
     """Run nbgrader's autograde converter on the staged submission, with the pool's outputs."""
     started = time.monotonic()
     if submission.worst != ERROR:
@@ -291,30 +327,31 @@ def _score(course: Course, submission: _Submission) -> Outcome:
             if submission.futures:
                 folder = course.autograded / submission.learner / submission.lab
                 kept = kept_manual_grades(course.db_url, folder, submission.lab, submission.learner)
-                _convert(course, submission)
+                _convert(course, submission, pool)
                 for grade_id in restore_manual_grades(course.db_url, folder, submission.lab, submission.learner,
                                                       kept):
                     submission.note(OK, f"{grade_id}: the answer changed since it was graded by hand: grade it again")
             else:
                 _record_ungradable(course, submission)
-            record_grading(course.db_url, submission.lab, submission.learner, sandboxed=submission.sandboxed)
+            record_grading(course.db_url, submission.lab, submission.learner, sandboxed=submission.sandboxed,
+                           outcome=submission.worst, messages=submission.messages)
         except Exception as error:
             log.debug("grading %s/%s failed", submission.learner, submission.lab, exc_info=True)
             submission.note(ERROR, f"nbgrader could not grade it: {type(error).__name__}: {error}")
-    score, max_score, manual = _gradebook_totals(course, submission)
-    return Outcome(lab=submission.lab, learner=submission.learner, status=submission.worst, score=score,
-                   max_score=max_score, needs_manual_grade=manual, messages=tuple(submission.messages),
-                   duration_s=submission.duration_s + time.monotonic() - started)
+    totals = _gradebook_totals(course, submission)
+    return Outcome(lab=submission.lab, learner=submission.learner, status=submission.worst,
+                   messages=tuple(submission.messages), duration_s=submission.duration_s + time.monotonic() - started,
+                   **totals)
 
 
-def _convert(course: Course, submission: _Submission) -> None:
+def _convert(course: Course, submission: _Submission, pool: GradingPool) -> None:
     config = nbgrader_config(course)
     config.CourseDirectory.submitted_directory = str(course.staged.relative_to(course.root))
     config.CourseDirectory.assignment_id = submission.lab
     config.CourseDirectory.student_id = submission.learner
     config.Autograde.autograde_preprocessors = [
         ReplayExecution if step is Execute else step for step in _nbgrader_steps("autograde_preprocessors")]
-    config.ReplayExecution.fetch = _fetcher(submission)
+    config.ReplayExecution.fetch = _fetcher(submission, pool)
     config.BaseConverter.force = True
     quiet = logging.getLogger("autograde.nbgrader")
     quiet.setLevel(logging.CRITICAL)
@@ -339,10 +376,13 @@ def _record_ungradable(course: Course, submission: _Submission) -> None:
         gradebook.db.commit()
 
 
-def _fetcher(submission: _Submission) -> Callable[[str, str, str], nbformat.NotebookNode]:
+def _fetcher(submission: _Submission, pool: GradingPool) -> Callable[[str, str, str], nbformat.NotebookNode]:
     def fetch(lab: str, learner: str, notebook: str) -> nbformat.NotebookNode:
-        result: ExecutionResult = submission.futures[notebook].result()
+        result, lost = pool.result(submission.futures[notebook])
         submission.duration_s += result.duration_s
+        if lost:
+            submission.note(OK, f"{notebook}.ipynb: graded again after its grading worker was lost "
+                                f"({lost} time(s))")
         for incident in result.incidents:
             submission.note(INCIDENT, f"{notebook}.ipynb: {incident}")
         for flag in result.flags:
@@ -352,31 +392,53 @@ def _fetcher(submission: _Submission) -> Callable[[str, str, str], nbformat.Note
     return fetch
 
 
-def _gradebook_totals(course: Course, submission: _Submission) -> tuple[float, float, bool]:
+def _gradebook_totals(course: Course, submission: _Submission) -> dict:
+    """nbgrader's totals of the submission, its graded code cells and how many of them failed (nbgrader's
+    `failed_tests`), and its cells awaiting a manual grade (an ungradable submission's never ran: none counts)."""
     with Gradebook(course.db_url) as gradebook:
         try:
             graded = gradebook.find_submission(submission.lab, submission.learner)
         except MissingEntry:
-            return 0.0, 0.0, False
-        return graded.score, graded.max_score, graded.needs_manual_grade
+            return {"score": 0.0, "max_score": 0.0, "needs_manual_grade": False}
+        cells = [cell for notebook in graded.notebooks for cell in notebook.grades]
+        tests = [cell for cell in cells if cell.cell_type == "code"] if submission.worst != UNGRADABLE else []
+        return {"score": graded.score, "max_score": graded.max_score, "needs_manual_grade": graded.needs_manual_grade,
+                "tests": len(tests), "failed_tests": sum(cell.failed_tests for cell in tests),
+                "pending_cells": sum(cell.needs_manual_grade for cell in cells)}
 
 
 def format_summary(outcomes: Sequence[Outcome]) -> str:
-    """The table printed at the end of `factorylab grade`: one line per submission, then the counts."""
+    """The table printed at the end of `factorylab grade`: one line per submission (and per learner who did not
+    submit a graded lab), then the counts. A score is nbgrader's; "tests failed" counts its failed code cells, so
+    a notebook that crashed early reads "11 of 11", not only "0/30"; "to grade" counts the answers still awaiting
+    a manual grade (their points are not in the score yet)."""
     lab_width = max([len("lab"), *(len(outcome.lab) for outcome in outcomes)])
     learner_width = max([len("learner"), *(len(outcome.learner) for outcome in outcomes)])
-    header = f"{'lab':<{lab_width}} {'learner':<{learner_width}} {'status':<10} {'score':>11}  messages"
+    status_width = max(len(status) for status in (*SEVERITY, NOT_SUBMITTED))
+    header = (f"{'lab':<{lab_width}} {'learner':<{learner_width}} {'status':<{status_width}} {'score':>9} "
+              f"{'tests failed':>12}  {'manual':<10}  messages")
     indent = " " * (header.index("messages"))
     lines = [header, "-" * len(header)]
     for outcome in outcomes:
-        score = f"{outcome.score:g}/{outcome.max_score:g}" + ("*" if outcome.needs_manual_grade else "")
+        graded = outcome.status not in (NOT_SUBMITTED, UNGRADABLE)
+        score = f"{outcome.score:g}/{outcome.max_score:g}" if outcome.status != NOT_SUBMITTED else ""
+        failed = f"{outcome.failed_tests} of {outcome.tests}" if graded and outcome.tests else ""
+        manual = f"{outcome.pending_cells} to grade" if outcome.pending_cells and graded else ""
         first, *rest = outcome.messages or ("",)
-        lines.append(f"{outcome.lab:<{lab_width}} {outcome.learner:<{learner_width}} {outcome.status:<10} "
-                     f"{score:>11}  {first}".rstrip())
+        lines.append(f"{outcome.lab:<{lab_width}} {outcome.learner:<{learner_width}} {outcome.status:<{status_width}} "
+                     f"{score:>9} {failed:>12}  {manual:<10}  {first}".rstrip())
         lines.extend(indent + message for message in rest)
-    counts = {status: sum(outcome.status == status for outcome in outcomes) for status in SEVERITY}
-    lines.append(f"{len(outcomes)} submission(s): " + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-                 + ("; * awaits manual grading" if any(o.needs_manual_grade for o in outcomes) else ""))
+    submitted = [outcome for outcome in outcomes if outcome.status != NOT_SUBMITTED]
+    counts = {status: sum(outcome.status == status for outcome in submitted) for status in SEVERITY}
+    footer = f"{len(submitted)} submission(s): " + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    absent = len(outcomes) - len(submitted)
+    if absent:
+        footer += f"; {absent} not submitted"
+    pending = [outcome for outcome in submitted if outcome.pending_cells and outcome.status != UNGRADABLE]
+    if pending:
+        footer += (f"; {len(pending)} await manual grading ({sum(o.pending_cells for o in pending)} answer(s): "
+                   "factorylab mark, or nbgrader's formgrader)")
+    lines.append(footer)
     if any(UNSAFE_NOTE in outcome.messages for outcome in outcomes):
         lines.append(UNSAFE_NOTE)
     return "\n".join(lines)

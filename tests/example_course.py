@@ -1,11 +1,12 @@
 """A small nbgrader course built with the real nbgrader API, for the criteria-report tests.
 
 Two labs (`lab_demo`, `lab_extra`), four learners in the gradebook:
-- alice submits lab_demo with right answers; her manual answer and task are graded full marks;
+- alice submits lab_demo with right answers; her manual answer and task are graded full marks, and her feedback
+  page is written (`factorylab feedback`: nbgrader's, without the hidden tests);
 - bob submits lab_demo with wrong answers; his manual answer is graded zero;
 - carol submits lab_demo with right answers but nobody has graded her manual answer yet;
 - dave is enrolled in the gradebook but submitted nothing.
-Nobody submits lab_extra: it exists in the gradebook (generated) so its criteria are `not_attempted`.
+Nobody submits lab_extra: it exists in the gradebook (generated) so its criteria are `not_submitted`.
 
 The hidden test of lab_demo holds HIDDEN_MARKER, a string that must never appear in any report.
 Criterion keys are passed in, so the course follows whatever the catalogue calls its criteria.
@@ -23,6 +24,8 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
+
+from autograde.feedback import feedback
 
 HIDDEN_MARKER = "HIDDEN_SENTINEL_7f3a9c"
 LEARNERS = ("alice", "bob", "carol", "dave")
@@ -184,8 +187,7 @@ def _build(root: Path, criteria: ExampleCriteria) -> ExampleCourse:
                 grade.needs_manual_grade = False
         gradebook.db.commit()
 
-    result = api.generate_feedback("lab_demo", "alice")
-    assert result["success"], result.get("log", "") + result.get("error", "")
+    feedback(course_dir=root, labs=["lab_demo"], learners=["alice"])  # nbgrader's, hidden tests taken out
     return ExampleCourse(root=root, labs_dir=source, criteria=criteria)
 
 

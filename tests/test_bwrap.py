@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import labkit
+import simulators
 from autograde.bwrap import VARIANT_DIR, WORKDIR, sandbox_available, sandbox_command
 from autograde.kit import hidden_kit_files
 
@@ -41,6 +42,13 @@ def test_the_arguments_isolate_everything_and_bind_only_what_the_kernel_needs(tm
     assert args[args.index(WORKDIR) - 3:args.index(WORKDIR)] == ["--size", str(8 * 2**20), "--tmpfs"]
 
 
+def _bound_under(home: Path) -> set[str]:
+    """The names in `home` the sandbox shows: the first folder on the way to each bound folder under it."""
+    bound = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent,
+             *(Path(package.__file__).resolve().parent for package in (labkit, simulators))]
+    return {path.relative_to(home).parts[0] for path in bound if path.is_relative_to(home)}
+
+
 @needs_bwrap
 def test_a_sandboxed_process_sees_only_its_kit_and_cannot_escape(tmp_path):
     script = "\n".join([
@@ -49,7 +57,10 @@ def test_a_sandboxed_process_sees_only_its_kit_and_cannot_escape(tmp_path):
         "import simulators, labkit",
         f"assert open('{WORKDIR}/given.txt').read() == 'staged'",
         f"assert not os.path.exists('{Path(__file__).resolve().parents[1] / 'datasets'}')",
-        "assert not os.path.exists('/root/.ssh') and not os.path.exists('/home')",
+        # the grader's home: only the folders bound on the way to the venv and the kit (a checkout may be there)
+        f"home = {str(Path.home())!r}",
+        "assert not os.path.exists('/root/.ssh') and not os.path.exists(os.path.join(home, '.ssh'))",
+        f"assert set(os.listdir(home) if os.path.isdir(home) else []) <= set({sorted(_bound_under(Path.home()))!r})",
         "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\nexcept OSError:\n    pass\n"
         "else:\n    raise SystemExit('network reachable')",
         "assert subprocess.run(['umount', '/lab']).returncode != 0",

@@ -287,9 +287,9 @@ def test_coverage_of_an_empty_labs_folder_lists_every_criterion_as_not_assessed(
     assert any(row["status"] == "not_covered" for row in rows)
     assert all(row["grade_id"] == "" for row in rows)
     markdown = (tmp_path / "cov" / "coverage.md").read_text(encoding="utf-8")
-    assert "none yet" in markdown
+    assert "Aucun lab pour l'instant" in markdown  # French by default
     html = (tmp_path / "cov" / "coverage.html").read_text(encoding="utf-8")
-    assert html.lstrip().lower().startswith("<!doctype html") and "NOT COVERED" in html
+    assert html.lstrip().lower().startswith("<!doctype html") and "non couvert" in html
 
 
 def test_coverage_of_a_missing_labs_folder_gives_one_line_and_writes_nothing(tmp_path):
