@@ -1,8 +1,12 @@
 """Where the live plant's MQTT messages go: a broker URL, or an in-process broker when there is none.
 
 `parse_broker_url` reads ``mqtt://user:pass@host:port`` (``mqtts://`` for TLS, with ``?ca=path`` to trust a
-private CA or ``?insecure=1`` to skip certificate checks on a lab network). `EmbeddedBroker` runs amqtt in
-a background thread with its own asyncio loop, so a learner needs nothing installed to start streaming.
+private CA, ``?cert=path&key=path`` to present a client certificate (mutual TLS), or ``?insecure=1`` to skip
+certificate checks on a lab network). A password in a URL shows in ``ps`` and in shell histories, so
+`with_credentials` also takes it from a file (``--broker-password-file``, `PASSWORD_FILE_ENV`) or from the
+environment (`USERNAME_ENV`, `PASSWORD_ENV`); `BrokerAddress.url` never shows it. `EmbeddedBroker` runs amqtt
+in a background thread with its own asyncio loop, so a learner needs nothing installed to start streaming;
+MQTT 5 and 3.1 clients reach it through `mqtt5_bridge`.
 
 Who may do what is one table, `ROLE_ACL`, enforced *by the broker*: the embedded broker through amqtt's
 topic ACL plugin, a Mosquitto broker through the ``acl_file`` that `write_mosquitto_config` generates. A
@@ -13,22 +17,27 @@ publishes everything and reads commands.
 import asyncio
 import base64
 import hashlib
+import os
 import secrets
 import socket
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
 from amqtt.broker import Broker
 from amqtt.plugins.topic_checking import TopicAccessControlListPlugin
 
 from simulators.errors import BrokerError
-from simulators.topics import COMMAND_FILTER, ROOT, SANDBOX_ROOT
+from simulators.mqtt5_bridge import open_bridge
+from simulators.topics import COMMAND_FILTER, ROOT, SANDBOX_ROOT, SPARKPLUG_ROOT
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+URL_OPTIONS = ("ca", "cert", "key", "insecure")
+USERNAME_ENV = "FACTORYLAB_BROKER_USERNAME"
+PASSWORD_ENV = "FACTORYLAB_BROKER_PASSWORD"
+PASSWORD_FILE_ENV = "FACTORYLAB_BROKER_PASSWORD_FILE"
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
 
 
@@ -43,6 +52,8 @@ class BrokerAddress:
     password: str | None = field(default=None, repr=False)
     ca_path: Path | None = None
     insecure: bool = False
+    cert_path: Path | None = None  # client certificate (PEM), for brokers that authenticate clients by TLS
+    key_path: Path | None = None  # its private key (PEM), unless the certificate file holds it
 
     @property
     def url(self) -> str:
@@ -70,12 +81,14 @@ def parse_broker_url(url: str) -> BrokerAddress:
     if parts.path not in ("", "/") or parts.fragment:
         raise BrokerError(f"broker URL {shown}: a broker URL has no path, got {parts.path!r}")
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(options) - {"ca", "insecure"})
+    unknown = sorted(set(options) - set(URL_OPTIONS))
     if unknown:
-        raise BrokerError(f"broker URL {shown}: unknown option {unknown[0]!r}; allowed: ca, insecure")
+        raise BrokerError(f"broker URL {shown}: unknown option {unknown[0]!r}; allowed: {', '.join(URL_OPTIONS)}")
     tls = parts.scheme == "mqtts"
     if not tls and options:
-        raise BrokerError(f"broker URL {shown}: ca and insecure apply to mqtts:// only")
+        raise BrokerError(f"broker URL {shown}: {', '.join(URL_OPTIONS)} apply to mqtts:// only")
+    if options.get("key") and not options.get("cert"):
+        raise BrokerError(f"broker URL {shown}: key= is the private key of a client certificate: give cert= too")
     insecure = options.get("insecure", "0").lower()
     if insecure not in _TRUE + _FALSE:
         raise BrokerError(f"broker URL {shown}: insecure must be 1/true/yes or 0/false/no, got {insecure!r}")
@@ -87,18 +100,51 @@ def parse_broker_url(url: str) -> BrokerAddress:
         password=unquote(parts.password) if parts.password is not None else None,
         ca_path=Path(options["ca"]) if options.get("ca") else None,
         insecure=insecure in _TRUE,
+        cert_path=Path(options["cert"]) if options.get("cert") else None,
+        key_path=Path(options["key"]) if options.get("key") else None,
     )
+
+
+def with_credentials(address: BrokerAddress, *, password_file: Path | str | None = None,
+                     environ: dict[str, str] | None = None) -> BrokerAddress:
+    """`address` with its login completed: the URL's first, then `password_file`, then the environment.
+
+    The user name comes from the URL or `USERNAME_ENV`; the password from the URL, `password_file` (or the
+    file `PASSWORD_FILE_ENV` names: its first line), or `PASSWORD_ENV`. BrokerError if a file cannot be read or a
+    password has no user name.
+    """
+    environ = os.environ if environ is None else environ
+    username = address.username or environ.get(USERNAME_ENV) or None
+    password = address.password
+    password_file = password_file or environ.get(PASSWORD_FILE_ENV) or None
+    if password is None and password_file is not None:
+        try:
+            lines = Path(password_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise BrokerError(f"broker password file {password_file}: cannot read it ({reason})") from None
+        if not lines or not lines[0]:
+            raise BrokerError(f"broker password file {password_file}: empty; write the password on its first line")
+        password = lines[0]
+    if password is None:
+        password = environ.get(PASSWORD_ENV) or None
+    if password is not None and not username:
+        raise BrokerError(f"broker {address.url}: a password but no user name; put the user in the URL "
+                          f"(mqtt://USER@host) or in {USERNAME_ENV}")
+    return replace(address, username=username, password=password)
 
 
 # What each role may publish and subscribe to (MQTT filters). Brokers only whitelist, so everything a
 # role needs is listed; learners publish their own work (alerts, dashboards' outputs) under sandbox/.
+# The plant also speaks Sparkplug B under spBv1.0/ (simulators/sparkplug.py), which everyone may read.
 ROLE_ACL: dict[str, dict[str, tuple[str, ...]]] = {
-    "plant": {"publish": (f"{ROOT}/#",), "subscribe": (f"{ROOT}/#",)},
+    "plant": {"publish": (f"{ROOT}/#", f"{SPARKPLUG_ROOT}/#"), "subscribe": (f"{ROOT}/#", f"{SPARKPLUG_ROOT}/#")},
     "operator": {
         "publish": (COMMAND_FILTER, f"{SANDBOX_ROOT}/#"),
-        "subscribe": (f"{ROOT}/#", f"{SANDBOX_ROOT}/#"),
+        "subscribe": (f"{ROOT}/#", f"{SANDBOX_ROOT}/#", f"{SPARKPLUG_ROOT}/#"),
     },
-    "learner": {"publish": (f"{SANDBOX_ROOT}/#",), "subscribe": (f"{ROOT}/#", f"{SANDBOX_ROOT}/#")},
+    "learner": {"publish": (f"{SANDBOX_ROOT}/#",),
+                "subscribe": (f"{ROOT}/#", f"{SANDBOX_ROOT}/#", f"{SPARKPLUG_ROOT}/#")},
 }
 
 
@@ -230,7 +276,9 @@ class EmbeddedBroker:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections[asyncio.current_task()] = writer
         try:
-            await self._broker.external_connected(StreamReaderAdapter(reader), StreamWriterAdapter(writer), "default")
+            bridge = await open_bridge(reader, writer)  # MQTT 3.1.1 as is, 5 and 3.1 translated
+            if bridge is not None:
+                await self._broker.external_connected(*bridge, "default")
         finally:
             self._connections.pop(asyncio.current_task(), None)
 

@@ -64,36 +64,45 @@ def learner_seed() -> int:
     return int(raw)
 
 
-def variant_dataset_name(scenario: str, hours: float) -> str:
+def variant_dataset_name(scenario: str, hours: float, plant: str = "default") -> str:
     """The folder name of a graded variant's dataset (no seed in it: the learner must not learn theirs)."""
-    return f"line1_{scenario}_{hours:g}h"
+    return f"{_line_name(plant)}_{scenario}_{hours:g}h"
 
 
-def dataset_folder(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0) -> Path:
-    """The folder of the dataset for (scenario, seed, hours): the graded variant's while grading, else
-    bundled if it exists, else generated once."""
+def _line_name(plant: str) -> str:
+    """How a dataset's folder names its bundled plant: line1 for the default one, line1-<name> for another."""
+    return "line1" if plant == "default" else f"line1-{plant}"
+
+
+def dataset_folder(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0,
+                   plant: str = "default") -> Path:
+    """The folder of the dataset for (scenario, seed, hours) of the bundled `plant` ("default", "realistic"):
+    the graded variant's while grading, else bundled if it exists, else generated once."""
     variant = graded_variant_dir()
     if variant is not None and seed is None:
-        folder = variant / "datasets" / variant_dataset_name(scenario, hours)
+        folder = variant / "datasets" / variant_dataset_name(scenario, hours, plant)
         if not all((folder / f"{table}.parquet").is_file() for table in OBSERVED_TABLES):
             raise SimulatorError(f"{folder}: the graded variant has no {scenario!r} dataset of {hours:g} h; "
                                  "this lab reads only the datasets its grader prepares")
         return folder
     seed = learner_seed() if seed is None else seed
-    name = f"line1_{scenario}_seed{seed}_{hours:g}h"
+    name = f"{_line_name(plant)}_{scenario}_seed{seed}_{hours:g}h"
     bundled = BUNDLED / name
     if is_dataset(bundled):
         return bundled
     cache = Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "factorylab-datasets") / name
     if not is_dataset(cache):
-        plant = load_plant()
-        write_dataset(plant=plant, scenario=load_scenario(scenario, plant), seed=seed, hours=hours, out_dir=cache)
+        bundled_plant = load_plant(plant)
+        write_dataset(plant=bundled_plant, scenario=load_scenario(scenario, bundled_plant), seed=seed, hours=hours,
+                      out_dir=cache)
     return cache
 
 
-def load_dataset(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0) -> Dataset:
-    """The observed tables of the default plant's run under `scenario` for this learner's seed."""
-    folder = dataset_folder(scenario, seed=seed, hours=hours)
+def load_dataset(scenario: str = "normal", *, seed: int | None = None, hours: float = 8.0,
+                 plant: str = "default") -> Dataset:
+    """The observed tables of a bundled plant's run (the default one unless named) under `scenario` for this
+    learner's seed."""
+    folder = dataset_folder(scenario, seed=seed, hours=hours, plant=plant)
     return Dataset(folder, **{table: _read(folder, table) for table in OBSERVED_TABLES})
 
 
@@ -108,19 +117,32 @@ class RunningPlant:
         """The plant belongs to `factorylab lab`, which stops it when JupyterLab ends."""
 
 
-def start_plant(*, scenario: str = "normal", seed: int | None = None, speed: float = 60.0) -> LivePlant | RunningPlant:
+def start_plant(*, scenario: str = "normal", seed: int | None = None, speed: float = 60.0, opcua=False,
+                sparkplug=False, clock: str = "sim") -> LivePlant | RunningPlant:
     """The live plant to connect to: `.broker_url`, `.prefix` (its topic root) and `.stop()`.
 
     Under `factorylab lab` (`FACTORYLAB_BROKER` set) that is the plant already streaming there; starting a
     second one would publish every topic twice. Otherwise a plant starts in the background on an embedded
     broker, with this notebook's scenario, seed and speed.
+
+    `opcua=True` also serves it over OPC UA on a free port (`.opcua.endpoint`, ``opc.tcp://127.0.0.1:…``; an
+    `opcua_server.OpcUaConfig` chooses port, accounts, security); `sparkplug=True` also publishes it as a
+    Sparkplug B edge node (`.sparkplug.topic("NBIRTH")`…); `clock="wall"` stamps messages with the time now.
+    These need a plant of this notebook's own, so with any of them a plant starts here even under `factorylab
+    lab`, on its own embedded broker.
     """
     plant = load_plant()
-    if os.environ.get(BROKER_ENV):
+    own_interfaces = bool(opcua) or bool(sparkplug) or clock != "sim"
+    if os.environ.get(BROKER_ENV) and not own_interfaces:
         location = plant.location
         return RunningPlant(os.environ[BROKER_ENV], line_topic(location.site, location.area, location.line))
+    if opcua is True:
+        from simulators.opcua_server import OpcUaConfig
+
+        opcua = OpcUaConfig(port=0)
     live = LivePlant(plant=plant, scenario=load_scenario(scenario, plant),
-                     seed=learner_seed() if seed is None else seed, speed=speed)
+                     seed=learner_seed() if seed is None else seed, speed=speed, opcua=opcua or None,
+                     sparkplug=sparkplug or None, clock=clock)
     return live.start()
 
 

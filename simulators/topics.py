@@ -6,14 +6,15 @@ notebook, a dashboard, a twin). Everything lives under ``factorylab/<site>/<area
 =====================================================  ========  ===  ===========================================
 topic                                                  retained  QoS  payload
 =====================================================  ========  ===  ===========================================
-``…/<line>/<machine>/<sensor>``                        no        0    one reading: timestamp, value, unit, quality
+``…/<line>/<machine>/<sensor>``                        no        0    one reading: timestamp, value, unit, quality,
+                                                                      seq
 ``…/<line>/<machine>/<sensor>/_meta``                  yes       1    where and what the sensor is: kind, unit,
                                                                       range, period, location, its topic
 ``…/<line>/<machine>/_state``                          yes       1    the machine's current state and reason
 ``…/<line>/_events``                                   no        1    MES production events, one per message
 ``…/<line>/_setpoints``                                no        1    a setpoint took a new value
-``…/<line>/_status``                                   yes       1    line status: running / stopped / offline
-                                                                      with the live counters (WIP, output…)
+``…/<line>/_status``                                   yes       1    line status: running / stopped / offline,
+                                                                      timestamp, reason, the live counters
 ``…/<line>/_cmd``                                      no        1    setpoint commands *to* the plant
 ``…/<line>/_reply``                                    no        1    the plant's answer to each command
 =====================================================  ========  ===  ===========================================
@@ -24,21 +25,30 @@ sensors *and* states, while ``factorylab/+/+/+/+/+/_meta`` lists every data sour
 its sensor (rather than in a separate ``_meta/`` subtree) so that the topic of a reading plus ``/_meta`` is
 its description: locating a data source is one retained subscription.
 
-Timestamps are ISO 8601 in UTC with milliseconds and a ``Z`` suffix, read on the plant clock
-(``plant.start`` + simulated seconds), never the wall clock. Learners' own topics go under ``sandbox/``,
-the one subtree every account may publish to (see `broker.ROLE_ACL`).
+Timestamps are ISO 8601 in UTC with milliseconds and a ``Z`` suffix, read on a `Clock`: by default the plant
+clock (``plant.start`` + simulated seconds), so a run is reproducible; with the wall clock (``--clock wall``) the
+run starts *now* and simulated seconds are divided by the speed factor, so that a dashboard's "last 15 minutes"
+shows what the plant is streaming. Learners' own topics go under ``sandbox/``, the one subtree every account may
+publish to (see `broker.ROLE_ACL`).
+
+A reading carries ``seq``, its sensor's sample counter (as in the datasets): a gap is a lost sample, a repeat a
+duplicate. The line status is one format for birth, life and death (`status_payload`): ``running`` while the line
+runs, ``stopped`` when it has stopped, ``offline`` when the plant has left (published by the plant on an orderly
+exit, by the broker as the plant's last will otherwise), always with a ``timestamp`` and a ``reason``.
 """
 
 import json
 import math
 import re
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from simulators.errors import PlantFileError
 from simulators.records import MesEvent, SetpointChange, StateChange
 
 ROOT = "factorylab"
 SANDBOX_ROOT = "sandbox"
+SPARKPLUG_ROOT = "spBv1.0"  # Sparkplug B's namespace, where the plant's edge node publishes (sparkplug.py)
 META, STATE, EVENTS, SETPOINTS, STATUS, COMMAND, REPLY = (
     "_meta", "_state", "_events", "_setpoints", "_status", "_cmd", "_reply",
 )
@@ -94,6 +104,49 @@ def timestamp(start: datetime, t_s: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+CLOCKS = ("sim", "wall")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What a message's timestamp says about simulated time `t_s`: ``start + t_s * wall_s_per_sim_s``.
+
+    `Clock.sim(plant.start)` is the plant clock (one simulated second per second, reproducible);
+    `Clock.wall(speed)` starts now and runs at the pace the plant is streamed, ``1 / speed``.
+    """
+
+    start: datetime
+    wall_s_per_sim_s: float = 1.0
+    kind: str = "sim"
+
+    @classmethod
+    def sim(cls, start: datetime) -> "Clock":
+        return cls(start)
+
+    @classmethod
+    def wall(cls, speed: float | None, *, now: datetime | None = None) -> "Clock":
+        if not speed:
+            raise ValueError("clock: the wall clock needs a paced run (a speed > 0): at full speed simulated "
+                             "time has no wall-clock equivalent; use the sim clock")
+        return cls(now or datetime.now(UTC), 1.0 / float(speed), "wall")
+
+    def stamp(self, t_s: float) -> str:
+        return timestamp(self.start, float(t_s) * self.wall_s_per_sim_s)
+
+    def moment(self, t_s: float) -> datetime:
+        """The aware UTC datetime of simulated time `t_s` (OPC UA's SourceTimestamp)."""
+        return self.start + timedelta(seconds=float(t_s) * self.wall_s_per_sim_s)
+
+    def epoch_ms(self, t_s: float) -> int:
+        """Milliseconds since 1970 (Sparkplug B's timestamps), on this clock."""
+        return round(self.start.timestamp() * 1000.0 + float(t_s) * self.wall_s_per_sim_s * 1000.0)
+
+
+def as_clock(clock: "Clock | datetime") -> Clock:
+    """A `Clock`, from itself or from the plant's start (the plant clock)."""
+    return clock if isinstance(clock, Clock) else Clock.sim(clock)
+
+
 def encode(payload: dict) -> bytes:
     """Compact JSON as UTF-8; non-finite floats become null (JSON has no NaN)."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -106,18 +159,28 @@ def _finite(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def reading_payload(start: datetime, t_s: float, value: float | None, unit: str, quality: str) -> bytes:
-    return encode({"timestamp": timestamp(start, t_s), "value": _finite(value), "unit": unit, "quality": quality})
+def reading_payload(clock: Clock | datetime, t_s: float, value: float | None, unit: str, quality: str,
+                    seq: int | None = None) -> bytes:
+    payload = {"timestamp": as_clock(clock).stamp(t_s), "value": _finite(value), "unit": unit, "quality": quality}
+    if seq is not None:
+        payload["seq"] = int(seq)
+    return encode(payload)
 
 
-def state_payload(start: datetime, change: StateChange) -> bytes:
-    return encode({"timestamp": timestamp(start, change.t_s), "state": change.state, "reason": change.reason})
+def state_payload(clock: Clock | datetime, change: StateChange) -> bytes:
+    return encode({"timestamp": as_clock(clock).stamp(change.t_s), "state": change.state, "reason": change.reason})
 
 
-def event_payload(start: datetime, event: MesEvent) -> bytes:
+def status_payload(clock: Clock | datetime, t_s: float, status: str, /, *, reason: str | None = None,
+                   **details) -> bytes:
+    """The line status: ``{"timestamp", "status", "reason", ...details}`` (details: client id, clock, counters)."""
+    return encode({"timestamp": as_clock(clock).stamp(t_s), "status": status, "reason": reason, **details})
+
+
+def event_payload(clock: Clock | datetime, event: MesEvent) -> bytes:
     return encode(
         {
-            "timestamp": timestamp(start, event.t_s),
+            "timestamp": as_clock(clock).stamp(event.t_s),
             "kind": event.kind,
             "machine": event.machine,
             "part_id": event.part_id,
@@ -127,10 +190,10 @@ def event_payload(start: datetime, event: MesEvent) -> bytes:
     )
 
 
-def setpoint_payload(start: datetime, change: SetpointChange) -> bytes:
+def setpoint_payload(clock: Clock | datetime, change: SetpointChange) -> bytes:
     return encode(
         {
-            "timestamp": timestamp(start, change.t_s),
+            "timestamp": as_clock(clock).stamp(change.t_s),
             "machine": change.machine,
             "name": change.name,
             "value": _finite(change.value),

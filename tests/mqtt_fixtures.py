@@ -1,14 +1,17 @@
 """Fixtures and helpers shared by the MQTT tests: brokers to talk to and an inbox to wait on.
 
 Load with ``pytest_plugins = ["mqtt_fixtures"]`` in tests/conftest.py. Fixtures: `embedded_broker` (an
-open amqtt broker), `mosquitto_binary`, `mosquitto` (an open Mosquitto on a free port, restartable) and
-`mosquitto_factory` (Mosquitto with accounts). Mosquitto is skipped with a reason when it is not
-installed, except under CI (env var CI set), where a missing broker is a failure: CI installs it.
+open amqtt broker), `mosquitto_binary`, `mosquitto` (an open Mosquitto on a free port, restartable),
+`mosquitto_factory` (Mosquitto with accounts, or extra configuration lines such as TLS listeners) and
+`mosquitto_clients` (the directory of ``mosquitto_sub``/``mosquitto_pub``, independent MQTT 3.1/3.1.1/5 clients).
+Mosquitto is skipped with a reason when it is not installed, except under CI (env var CI set), where a
+missing broker is a failure: CI installs it.
 """
 
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -78,13 +81,17 @@ def embedded_broker():
 class Mosquitto:
     """A Mosquitto process on a free loopback port with a generated config; stop() and start() again."""
 
-    def __init__(self, binary: str, directory: Path, *, accounts: tuple[Account, ...] = ()) -> None:
+    def __init__(self, binary: str, directory: Path, *, accounts: tuple[Account, ...] = (),
+                 extra_config: str = "") -> None:
         self.binary = binary
         self.port = free_port()
         self.accounts = accounts
+        self.directory = directory
         self.config = write_mosquitto_config(directory, port=self.port, accounts=accounts)
         if os.geteuid() == 0:  # as root, Mosquitto would switch to a user who cannot read tmp_path
             self.config.write_text(self.config.read_text() + "user root\n")
+        if extra_config:
+            self.config.write_text(self.config.read_text() + extra_config)
         self.log = directory / "mosquitto.log"
         self._process: subprocess.Popen | None = None
 
@@ -115,9 +122,17 @@ class Mosquitto:
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on {self.port} within {WAIT_S} s: {self.log.read_text()}")
 
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open but nothing is read or answered."""
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._process is None:
             return
+        self.resume()
         self._process.terminate()
         try:
             self._process.wait(timeout=WAIT_S)
@@ -145,8 +160,9 @@ def mosquitto_factory(mosquitto_binary, tmp_path):
     """Start Mosquitto brokers (optionally with accounts); all are stopped after the test."""
     started: list[Mosquitto] = []
 
-    def start(*, accounts: tuple[Account, ...] = ()) -> Mosquitto:
-        broker = Mosquitto(mosquitto_binary, tmp_path / f"mosquitto{len(started)}", accounts=accounts)
+    def start(*, accounts: tuple[Account, ...] = (), extra_config: str = "") -> Mosquitto:
+        broker = Mosquitto(mosquitto_binary, tmp_path / f"mosquitto{len(started)}", accounts=accounts,
+                           extra_config=extra_config)
         started.append(broker)
         return broker.start()
 
@@ -158,3 +174,15 @@ def mosquitto_factory(mosquitto_binary, tmp_path):
 @pytest.fixture
 def mosquitto(mosquitto_factory) -> Mosquitto:
     return mosquitto_factory()
+
+
+@pytest.fixture(scope="session")
+def mosquitto_clients() -> Path:
+    """The folder holding mosquitto_sub and mosquitto_pub (Debian's mosquitto-clients)."""
+    found = shutil.which("mosquitto_sub")
+    if found is None or shutil.which("mosquitto_pub") is None:
+        message = "mosquitto_sub/mosquitto_pub are not installed (apt-get install mosquitto-clients)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must install them")
+        pytest.skip(message)
+    return Path(found).parent

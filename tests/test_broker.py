@@ -1,4 +1,4 @@
-"""Broker URLs, the embedded amqtt broker, and the role ACL it enforces."""
+"""Broker URLs and credentials, the embedded amqtt broker, and the role ACL it enforces."""
 
 import threading
 import time
@@ -7,12 +7,16 @@ import pytest
 from mqtt_fixtures import Inbox
 
 from simulators.broker import (
+    PASSWORD_ENV,
+    PASSWORD_FILE_ENV,
     ROLE_ACL,
+    USERNAME_ENV,
     Account,
     BrokerAddress,
     EmbeddedBroker,
     free_port,
     parse_broker_url,
+    with_credentials,
     write_mosquitto_config,
 )
 from simulators.errors import BrokerError
@@ -131,3 +135,36 @@ def test_mosquitto_config_lists_each_role_pattern_in_the_acl(tmp_path):
 def test_open_mosquitto_config_allows_anonymous(tmp_path):
     text = write_mosquitto_config(tmp_path, port=18831).read_text()
     assert "allow_anonymous true" in text and "acl_file" not in text
+
+
+def test_client_certificate_options_of_an_mqtts_url():
+    address = parse_broker_url("mqtts://broker.lab?ca=ca.pem&cert=plant.pem&key=plant.key")
+    assert (str(address.cert_path), str(address.key_path)) == ("plant.pem", "plant.key")
+    with pytest.raises(BrokerError, match="key= is the private key of a client certificate: give cert= too"):
+        parse_broker_url("mqtts://broker.lab?key=plant.key")
+
+
+def test_credentials_come_from_the_url_then_a_password_file_then_the_environment(tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text("from-file\n")
+    environ = {USERNAME_ENV: "plant", PASSWORD_ENV: "from-env"}
+    bare = parse_broker_url("mqtt://broker.lab")
+    assert with_credentials(bare, environ=environ).password == "from-env"
+    assert with_credentials(bare, password_file=secret, environ=environ).password == "from-file"
+    assert with_credentials(bare, environ={**environ, PASSWORD_FILE_ENV: str(secret)}).password == "from-file"
+    in_url = with_credentials(parse_broker_url("mqtt://ada:from-url@broker.lab"), password_file=secret,
+                              environ=environ)
+    assert (in_url.username, in_url.password) == ("ada", "from-url")
+    assert with_credentials(bare, environ=environ).url == "mqtt://plant@broker.lab:1883"  # never the password
+    assert with_credentials(bare, environ={}) == bare
+
+
+def test_unusable_credentials_are_one_line_errors(tmp_path):
+    bare = parse_broker_url("mqtt://broker.lab")
+    with pytest.raises(BrokerError, match=r"password file .*missing: cannot read it \(No such file or directory\)"):
+        with_credentials(bare, password_file=tmp_path / "missing", environ={})
+    (tmp_path / "empty").write_text("")
+    with pytest.raises(BrokerError, match="empty; write the password on its first line"):
+        with_credentials(bare, password_file=tmp_path / "empty", environ={})
+    with pytest.raises(BrokerError, match="a password but no user name"):
+        with_credentials(bare, environ={PASSWORD_ENV: "pw"})

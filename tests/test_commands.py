@@ -1,7 +1,8 @@
-"""Setpoint commands: schema checks, application between steps, and replies."""
+"""Setpoint commands: schema checks, application between steps, replies, and stale commands refused."""
 
 import json
 import threading
+from datetime import UTC, datetime
 
 import pytest
 import simpy
@@ -87,3 +88,51 @@ def test_commands_queued_from_other_threads_all_arrive_in_order(line):
 def test_parse_command_rejects_an_overlong_id():
     with pytest.raises(CommandError, match="at most 64"):
         parse_command({"id": "x" * 65, "command": "set_conwip", "value": 3})
+
+
+def test_a_retained_command_is_refused_and_changes_nothing(line):
+    queue = CommandQueue()
+    before = line.snapshot()
+    queue.put(json.dumps({"id": "r", "command": "set_conwip", "value": 3}).encode(), retained=True)
+    [reply] = queue.apply_pending(line)
+    assert (reply.id, reply.ok) == ("r", False) and reply.reason.startswith("retained: a command must not be retained")
+    assert line.snapshot() == before
+
+
+def test_an_expired_command_is_refused_and_a_fresh_one_applied(line):
+    now = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+    queue = CommandQueue(now=lambda: now)
+    _put(queue, id="late", command="set_speed", station="cnc", value=1.2, expires="2026-05-04T07:59:59Z")
+    _put(queue, id="fresh", command="set_speed", station="cnc", value=1.3, expires="2026-05-04T11:00:00+02:00")
+    late, fresh = queue.apply_pending(line)
+    assert late.ok is False and late.reason.startswith("expired: it expired at 2026-05-04T07:59:59+00:00")
+    assert fresh.ok is True and line.snapshot()["speeds"]["cnc"] == 1.3
+
+
+@pytest.mark.parametrize("expires", ["tomorrow", "2026-05-04T08:00:00", 1746345600])
+def test_an_expiry_without_a_time_zone_is_refused_with_the_expected_form(line, expires):
+    queue = CommandQueue()
+    _put(queue, id="x", command="set_conwip", value=3, expires=expires)
+    [reply] = queue.apply_pending(line)
+    assert reply.ok is False and "expires: an ISO 8601 time with its time zone" in reply.reason
+
+
+def test_a_replayed_command_is_refused_but_a_corrected_refused_one_may_reuse_its_id(line):
+    queue = CommandQueue()
+    _put(queue, id="a", command="set_speed", station="cnc", value=1.2)
+    _put(queue, id="a", command="set_speed", station="cnc", value=1.2)  # a redelivery
+    _put(queue, id="b", command="set_speed", station="cnc", value=9)  # refused: out of range
+    _put(queue, id="b", command="set_speed", station="cnc", value=0.9)  # corrected, same id
+    first, replay, wrong, corrected = queue.apply_pending(line)
+    assert first.ok and corrected.ok and not wrong.ok
+    assert replay.ok is False and replay.reason == (
+        "replayed: a command with id 'a' was already applied at t=0 s; give every command a new id")
+    assert line.snapshot()["speeds"]["cnc"] == 0.9
+
+
+def test_on_reply_hears_the_answer_of_its_own_command(line):
+    queue = CommandQueue()
+    heard = []
+    queue.put(b'{"id": "m", "command": "set_conwip", "value": 4}', on_reply=heard.append)
+    [reply] = queue.apply_pending(line)
+    assert heard == [reply] and reply.ok

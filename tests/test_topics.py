@@ -54,3 +54,28 @@ def test_names_that_cannot_be_topic_levels_are_refused(name):
 
 def test_command_filter_matches_every_lines_command_topic():
     assert topics.COMMAND_FILTER == "factorylab/+/+/+/_cmd"
+
+
+def test_a_reading_carries_its_sensors_sample_counter():
+    payload = json.loads(topics.reading_payload(START, 1.0, 2.5, "kW", "good", 42))
+    assert payload["seq"] == 42 and payload["value"] == 2.5
+
+
+def test_the_wall_clock_starts_now_and_runs_at_the_streaming_pace():
+    now = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+    clock = topics.Clock.wall(60.0, now=now)
+    assert clock.stamp(0.0) == "2026-05-04T08:00:00.000Z"
+    assert clock.stamp(60.0) == "2026-05-04T08:00:01.000Z"  # one simulated minute per second at speed 60
+    assert clock.epoch_ms(60.0) == round(now.timestamp() * 1000) + 1000
+    assert topics.Clock.sim(START).stamp(60.0) == "2026-01-05T06:01:00.000Z"
+
+
+def test_the_wall_clock_needs_a_paced_run():
+    with pytest.raises(ValueError, match="the wall clock needs a paced run"):
+        topics.Clock.wall(None)
+
+
+def test_birth_life_and_death_share_one_status_format_with_a_timestamp():
+    payload = json.loads(topics.status_payload(START, 10.0, "offline", reason="SIGTERM received", client_id="p1"))
+    assert payload == {"timestamp": "2026-01-05T06:00:10.000Z", "status": "offline", "reason": "SIGTERM received",
+                       "client_id": "p1"}

@@ -91,3 +91,21 @@ def test_client_reconnects_after_the_broker_restarts_and_drops_qos0_meanwhile(ca
         assert publisher.status == "closed"
     finally:
         broker.stop()
+
+
+def test_a_missing_ca_file_or_client_certificate_is_one_line(tmp_path):
+    with pytest.raises(BrokerError, match=r"^broker mqtts://broker\.lab:8883: CA file .*nope\.pem: no such file$"):
+        MqttClient(f"mqtts://broker.lab?ca={tmp_path / 'nope.pem'}")
+    with pytest.raises(BrokerError, match=r"client certificate .*plant\.pem: no such file$"):
+        MqttClient(f"mqtts://broker.lab?cert={tmp_path / 'plant.pem'}")
+    (tmp_path / "garbage.pem").write_text("not a certificate")
+    with pytest.raises(BrokerError, match="cannot use its CA file or client certificate"):
+        MqttClient(f"mqtts://broker.lab?ca={tmp_path / 'garbage.pem'}")
+
+
+def test_the_broker_password_is_taken_from_the_environment(embedded_broker, monkeypatch):
+    monkeypatch.setenv("FACTORYLAB_BROKER_USERNAME", "ada")
+    monkeypatch.setenv("FACTORYLAB_BROKER_PASSWORD", "s3cret")
+    client = MqttClient(embedded_broker.url)
+    assert (client.address.username, client.address.password) == ("ada", "s3cret")
+    assert "s3cret" not in client.url and "s3cret" not in repr(client.address)
