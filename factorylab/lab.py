@@ -115,8 +115,9 @@ def run_lab(*, plant, scenario, seed: int, broker_url: str | None, speed: float,
     if new:
         print(f"released into {workspace}: {', '.join(new)}", flush=True)
     live = LivePlant(plant=plant, scenario=scenario, seed=seed, broker_url=broker_url, speed=speed)
-    url = live.start().broker_url
-    print(f"plant streaming on {url} (exported to notebooks as {BROKER_ENV})", flush=True)
+    started = live.start()
+    url = broker_url or started.broker_url  # the notebooks get the credentials; the terminal never shows them
+    print(f"plant streaming on {live.display_url} (exported to notebooks as {BROKER_ENV})", flush=True)
     try:
         env = learner_environment({**os.environ, BROKER_ENV: url, SEED_ENV: str(seed)}, learner_config_dir())
         return subprocess.call(jupyterlab_command(labs_dir=workspace, port=port, open_browser=open_browser), env=env)
