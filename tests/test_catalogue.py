@@ -184,10 +184,12 @@ def test_every_criterion_has_a_mode_and_outside_ones_a_reason(catalogue):
             assert criterion.planned_labs
 
 
-def test_blocs_1_and_2_are_never_auto_and_ccpm_uses_its_three_labs(catalogue):
+def test_blocs_1_and_2_are_assessed_in_their_track_labs_and_ccpm_uses_its_three_labs(catalogue):
+    track_labs = {"BLOC1": "lab_strategy", "BLOC2": "lab_architecture"}
     for criterion in catalogue.criteria.values():
-        if criterion.parents.get("bloc") in ("BLOC1", "BLOC2"):
-            assert criterion.assessment in ("manual", "outside")
+        lab = track_labs.get(criterion.parents.get("bloc"))
+        if lab is not None and criterion.assessment != "outside":
+            assert lab in criterion.planned_labs, criterion.key
         if criterion.referential == "ccpm_iiot":
             assert set(criterion.planned_labs) <= {"lab1_prepare_data", "lab2_dashboard", "lab3_alerts"}
     assert {c.key for c in catalogue.for_lab("lab3_alerts")} >= {"CCPM-C3-M4", "CCPM-C3-RA1"}
@@ -254,6 +256,7 @@ def _bad_mode(d):
 
 
 def _outside_without_reason(d):
+    _rncp_criterion(d, 0, 0, 0)["assessment"] = "outside"
     del _rncp_criterion(d, 0, 0, 0)["reason"]
 
 
