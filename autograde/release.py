@@ -1,7 +1,9 @@
 """Release labs: check the sources, then let nbgrader make the learners' versions, then check those.
 
-For each lab, `labs/<lab>/` (the notebook and its small assets) is copied to the course's `source/<lab>/`
-and nbgrader's `generate_assignment` does the rest: it validates nbgrader's cell metadata, records the lab in
+For each lab, the notebook of `labs/<lab>/` and the assets it declares (`metadata.factorylab.assets`, glob
+patterns relative to the lab's folder) are copied to the course's `source/<lab>/`: nothing else of the folder,
+where running the solution (nbval) leaves its outputs, which would hand learners the answers. nbgrader's
+`generate_assignment` does the rest: it validates nbgrader's cell metadata, records the lab in
 the gradebook and writes `release/<lab>/` without solutions and hidden tests. Before that, the criteria tags
 of every graded cell are validated against the catalogue (autograde/criteria_tags.py).
 
@@ -17,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
@@ -55,7 +58,7 @@ def release(*, labs_dir: Path = DEFAULT_LABS_DIR, course_dir: Path | None = None
     for lab in labs:
         target = course.source / lab
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(Path(labs_dir) / lab, target, ignore=_IGNORED)
+        copy_lab(Path(labs_dir) / lab, target)
         result = api.generate_assignment(lab, force=True)
         if not result["success"]:
             raise ReleaseError(f"{Path(labs_dir) / lab / f'{lab}.ipynb'}: nbgrader refused it:\n"
@@ -87,8 +90,8 @@ def check_release(*, course: Course, labs: Sequence[str], limits: Limits = DEFAU
     with tempfile.TemporaryDirectory(prefix="factorylab-release-check-") as scratch_dir:
         scratch = Course(Path(scratch_dir))
         shutil.copytree(course.source, scratch.source, ignore=_IGNORED)
+        _scratch_gradebook(course, scratch, labs)
         shutil.copytree(course.release, scratch.release)
-        shutil.copy2(course.root / "gradebook.db", scratch.root / "gradebook.db")
         for lab in labs:
             for learner, origin in ((SOLUTION_LEARNER, scratch.source), (BLANK_LEARNER, scratch.release)):
                 shutil.copytree(origin / lab, scratch.submitted / learner / lab, ignore=_IGNORED)
@@ -98,6 +101,20 @@ def check_release(*, course: Course, labs: Sequence[str], limits: Limits = DEFAU
         problems = _check_problems(scratch, labs)
     if problems:
         raise ReleaseError("the release fails its own check:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _scratch_gradebook(course: Course, scratch: Course, labs: Sequence[str]) -> None:
+    """Give the scratch copy its own SQLite gradebook holding `labs`: a copy of the course's, or, when the
+    course's gradebook is on a database server, one nbgrader makes again from the sources."""
+    if course.database_url is None:
+        shutil.copy2(course.root / "gradebook.db", scratch.root / "gradebook.db")
+        return
+    api = NbGraderAPI(config=nbgrader_config(scratch))
+    for lab in labs:
+        result = api.generate_assignment(lab, force=True)
+        if not result["success"]:
+            raise ReleaseError(f"{scratch.source / lab}: nbgrader refused it in the release check:\n" + _errors(result))
+    shutil.rmtree(scratch.release)  # the course's own release is what the check grades
 
 
 def _check_problems(scratch: Course, labs: Sequence[str]) -> list[str]:
@@ -116,3 +133,19 @@ def _check_problems(scratch: Course, labs: Sequence[str]) -> list[str]:
                             problems.append(f"{lab}/{notebook.name}.ipynb: test cell {grade.name!r}: {who} "
                                             f"scores {grade.auto_score:g}/{grade.max_score:g}, expected {wanted:g}")
     return problems
+
+
+def copy_lab(folder: Path, target: Path) -> None:
+    """Copy the lab's notebook and the assets it declares into `target`; a declared pattern that matches no
+    file is an error naming it."""
+    notebook = folder / f"{folder.name}.ipynb"
+    patterns = nbformat.read(notebook, as_version=4).metadata.get("factorylab", {}).get("assets", [])
+    files = [notebook]
+    for pattern in patterns:
+        matched = [path for path in sorted(folder.glob(pattern)) if path.is_file() and "__pycache__" not in path.parts]
+        if not matched:
+            raise ReleaseError(f"{notebook}: metadata.factorylab.assets: {pattern!r} matches no file in {folder}")
+        files.extend(matched)
+    for path in files:
+        (target / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target / path.relative_to(folder))

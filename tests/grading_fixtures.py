@@ -43,6 +43,7 @@ def lab_notebook() -> nbformat.NotebookNode:
     auto, mixed, manual = CATALOGUE_CRITERIA.auto_key, CATALOGUE_CRITERIA.mixed_key, CATALOGUE_CRITERIA.manual_key
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["factorylab"] = {"assets": ["counts.txt"]}
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Rates\nWrite `mean_rate(counts, period_s)`, then read `counts.txt`."),
         nbformat.v4.new_code_cell(

@@ -19,6 +19,21 @@ def test_release_writes_the_learner_version_without_solutions_or_hidden_tests(re
     assert (released_course.root / "gradebook.db").is_file()
 
 
+def test_only_the_notebook_and_its_declared_assets_are_released(tmp_path):
+    """Running the solution leaves its outputs in the lab's folder: they must never reach the learners."""
+    labs = write_labs(tmp_path / "labs")
+    (labs / LAB / "solution_output.csv").write_text("the model answer\n")
+    (labs / LAB / ".ipynb_checkpoints").mkdir()
+    release(labs_dir=labs, course_dir=tmp_path / "course", check=False)
+    assert sorted(path.name for path in (tmp_path / "course" / "release" / LAB).iterdir()) == [
+        "counts.txt", f"{LAB}.ipynb"]
+    nb = lab_notebook()
+    nb.metadata["factorylab"]["assets"].append("missing*.csv")
+    nbformat.write(nb, labs / LAB / f"{LAB}.ipynb")
+    with pytest.raises(ReleaseError, match=r"assets: 'missing\*\.csv' matches no file"):
+        release(labs_dir=labs, course_dir=tmp_path / "course", check=False)
+
+
 def test_available_labs_lists_folders_holding_their_notebook(grading_labs, tmp_path):
     (grading_labs.parent / "labs" / "notes").mkdir(exist_ok=True)
     assert available_labs(grading_labs) == [LAB]
