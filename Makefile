@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= demo-output
 
-.PHONY: install demo test lint lock bench clean datasets
+.PHONY: install demo test lint lock bench clean datasets hub hub-proxy translations
 
 install: $(STAMP)
 
@@ -21,8 +21,23 @@ $(STAMP): pyproject.toml requirements.lock
 demo: install
 	$(BIN)/factorylab demo --out $(OUT)
 
+# A course on JupyterHub on this machine (course/guides/deployment.md): make hub COURSE=DIR LEARNERS=ann,ben
+PROXY := deploy/node_modules/.bin/configurable-http-proxy
+hub-proxy: $(PROXY)
+$(PROXY): deploy/package.json deploy/package-lock.json
+	npm ci --prefix deploy --no-audit --no-fund
+	touch $@
+
+hub: install hub-proxy
+	$(BIN)/factorylab hub $(if $(COURSE),--course $(COURSE)) --learners $(LEARNERS)
+
 test: install
 	$(BIN)/python -m pytest
+
+# After editing a lab, a guide, a syllabus or a marked message: extract the texts into locale/*.pot, merge them
+# into each language's .po (new texts empty, changed ones fuzzy), write the translated guides (locale/README.md).
+translations: install
+	$(BIN)/python -m autograde.i18n_update
 
 lint: install
 	$(BIN)/ruff check .
@@ -37,6 +52,8 @@ lock:
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check ".[test]" "setuptools>=75"
 	.lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v -E '^(factorylab|pip)( @|==)' > requirements.lock
 	rm -rf .lock-venv
+	# the pins come from this machine's Python: check them on the oldest one promised (lower a pin it refuses)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_lock_python.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

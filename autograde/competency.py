@@ -47,7 +47,7 @@ from autograde.coverage import assessed_mode, groups
 from autograde.criteria_tags import AUTO, GradedCell, cells_by_criterion, criterion_group, load_tagged_cells
 from autograde.errors import GradebookError
 from autograde.gradebook import require_gradebook
-from autograde.i18n import DEFAULT_LANGUAGE, check_language
+from autograde.i18n import DEFAULT_LANGUAGE, check_language, translated_checks
 from autograde.observations import Observation, read_observations
 from autograde.provenance import UNSANDBOXED_NOTICE, GradingRecord, grading_records
 
@@ -325,7 +325,7 @@ def build_report(*, course_dir: Path | None = None, labs_dir: Path = Path("labs"
     """
     check_language(language)
     catalogue = load_catalogue(catalogue_dir)
-    cells = load_tagged_cells(Path(labs_dir), catalogue)
+    cells = translated_checks(load_tagged_cells(Path(labs_dir), catalogue), language)
     course = Course.at(course_dir)
     db_url = db_url or course.db_url
     learners = read_gradebook(db_url, cells)

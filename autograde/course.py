@@ -8,22 +8,41 @@ Its place, in order: the `course_dir` argument (`--course DIR`), `$FACTORYLAB_CO
 `$XDG_DATA_HOME/factorylab/course` (`~/.local/share/factorylab/course`).
 
 factorylab's own working files (the staged submissions the grader reads) go under `<course>/.factorylab/`.
+
+The gradebook is `<course>/gradebook.db` (SQLite) unless the course's own nbgrader configuration,
+`<course>/nbgrader_config.py`, names a database server: `c.CourseDirectory.db_url = "postgresql+pg8000://…"`,
+with the course's id, `c.CourseDirectory.course_id` (a server enforces the gradebook's link from each lab to
+its course, which SQLite leaves unchecked). That file is nbgrader's, so nbgrader's own commands and its
+formgrader, run in the course folder, use the same database and course; factorylab reads only these two
+settings from it. A training centre's deployment uses PostgreSQL (course/guides/deployment.md), reached
+through pg8000, the PostgreSQL driver factorylab installs.
+
+The course's own settings are in `<course>/course.toml`: `language = "fr"` or `"en"`, the language its labs are
+released in (`factorylab release` without `--lang`; autograde/release.py). Without the file, or the setting,
+French, the language of the certifications.
 """
 
+import importlib.util
 import logging
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from traitlets.config import Config
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from traitlets.config import Config, PyFileConfigLoader
 
 from autograde.errors import GradeError
+from autograde.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 COURSE_ENV = "FACTORYLAB_COURSE"
 WORK_DIR = ".factorylab"
 DEFAULT_LABS_DIR = Path("labs")
+NBGRADER_CONFIG = "nbgrader_config.py"
+SETTINGS_FILE = "course.toml"
 
 
 def default_course_dir() -> Path:
@@ -39,14 +58,18 @@ class Course:
     """An nbgrader course directory, by nbgrader's own folder names."""
 
     root: Path
+    database_url: str | None = None  # a database server's URL; None: gradebook.db in the course folder
+    course_id: str = ""  # nbgrader's CourseDirectory.course_id ("" as nbgrader leaves it by default)
+    language: str = DEFAULT_LANGUAGE  # the labs' release language (course.toml)
 
     @classmethod
     def at(cls, course_dir: Path | None = None) -> "Course":
-        return cls(Path(course_dir or default_course_dir()).expanduser().resolve())
+        root = Path(course_dir or default_course_dir()).expanduser().resolve()
+        return cls(root, *configured_database(root), language=configured_language(root))
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.root / 'gradebook.db'}"
+        return self.database_url or f"sqlite:///{self.root / 'gradebook.db'}"
 
     @property
     def source(self) -> Path:
@@ -95,6 +118,54 @@ class Course:
         return sorted(path.name for path in self.submitted.iterdir() if (path / lab).is_dir())
 
 
+def configured_database(root: Path) -> tuple[str | None, str]:
+    """The gradebook's URL and the course id the course's `nbgrader_config.py` sets (`c.CourseDirectory.db_url`,
+    `c.CourseDirectory.course_id`): (None, "") without that file."""
+    path = root / NBGRADER_CONFIG
+    if not path.is_file():
+        return None, ""
+    try:
+        config = PyFileConfigLoader(NBGRADER_CONFIG, path=str(root)).load_config()
+    except Exception as error:  # the trainer's Python file: any error it raises
+        raise GradeError(f"{path}: cannot be read ({type(error).__name__}: {error}); fix it or remove it") from error
+    url, course_id = config.get("CourseDirectory", {}).get("db_url"), config.get("CourseDirectory", {}).get("course_id")
+    course_id = str(course_id or "")
+    if not url:
+        return None, course_id
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise GradeError(f"{path}: CourseDirectory.db_url {url!r} is not a database URL ({error}); e.g. "
+                         "postgresql+pg8000://grader@/course?unix_sock=/run/postgresql/.s.PGSQL.5432") from error
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "pg8000" \
+            and importlib.util.find_spec(parsed.get_driver_name()) is None:
+        raise GradeError(f"{path}: CourseDirectory.db_url uses the PostgreSQL driver {parsed.get_driver_name()!r}, "
+                         "which is not installed: write the URL as postgresql+pg8000://… (pg8000 is installed)")
+    if parsed.get_backend_name() != "sqlite" and not course_id:
+        raise GradeError(f"{path}: a gradebook on a database server needs the course's id: add "
+                         "c.CourseDirectory.course_id = \"<your course>\"")
+    return url, course_id
+
+
+def configured_language(root: Path) -> str:
+    """The language the course at `root` releases its labs in: `language` in its course.toml, else French."""
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        return DEFAULT_LANGUAGE
+    try:
+        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise GradeError(f"{path}: not valid TOML ({error}); fix it or remove it") from error
+    unknown = sorted(set(settings) - {"language"})
+    if unknown:
+        raise GradeError(f"{path}: unknown setting(s) {', '.join(unknown)}: the course's settings are: language")
+    language = settings.get("language", DEFAULT_LANGUAGE)
+    if language not in LANGUAGES:
+        raise GradeError(f"{path}: language = {language!r}: not a language of factorylab: write one of "
+                         f"{', '.join(map(repr, LANGUAGES))}")
+    return language
+
+
 def _put_own_scripts_on_path() -> None:
     """Make the tools installed beside this interpreter callable, as when its virtual environment is active.
 
@@ -116,6 +187,7 @@ def nbgrader_config(course: Course, *, cell_timeout_s: int = 30) -> Config:
     config = Config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = course.db_url
+    config.CourseDirectory.course_id = course.course_id
     # factorylab moves no files through nbgrader's exchange; an (empty) exchange inside the course keeps
     # nbgrader from reporting that the system-wide default (/usr/local/share/nbgrader/exchange) is unwritable.
     exchange = course.root / WORK_DIR / "exchange"

@@ -29,7 +29,7 @@ from autograde.criteria_tags import (
     load_tagged_cells,
 )
 from autograde.errors import AutogradeError
-from autograde.i18n import DEFAULT_LANGUAGE, check_language, translations
+from autograde.i18n import DEFAULT_LANGUAGE, check_language, translated_checks, translations
 
 FORMATS = ("html", "csv", "md")
 STATUSES = ("covered", "incomplete", "not_covered", "outside_labs")
@@ -129,7 +129,7 @@ def build_coverage(*, labs_dir: Path = Path("labs"), out_dir: Path = Path("repor
                              f"{', '.join(FORMATS)} (comma-separated)")
     check_language(language)
     catalogue = load_catalogue(catalogue_dir)
-    cells = load_tagged_cells(Path(labs_dir), catalogue)
+    cells = translated_checks(load_tagged_cells(Path(labs_dir), catalogue), language)
     rows = coverage_rows(cells, catalogue)
     context = {
         "rows": rows,

@@ -403,7 +403,7 @@ def _gradebook_totals(course: Course, submission: _Submission) -> dict:
         cells = [cell for notebook in graded.notebooks for cell in notebook.grades]
         tests = [cell for cell in cells if cell.cell_type == "code"] if submission.worst != UNGRADABLE else []
         return {"score": graded.score, "max_score": graded.max_score, "needs_manual_grade": graded.needs_manual_grade,
-                "tests": len(tests), "failed_tests": sum(cell.failed_tests for cell in tests),
+                "tests": len(tests), "failed_tests": sum(cell.failed_tests or 0 for cell in tests),  # None: manual
                 "pending_cells": sum(cell.needs_manual_grade for cell in cells)}
 
 

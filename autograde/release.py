@@ -11,8 +11,14 @@ After it, unless `check=False`, the release checks itself by grading, in a scrat
 solution (the source notebook) and the blank release as two learners: the solution must score full marks on
 every autograded test cell, and the blank release zero on each. A test that the stub passes, or that the
 solution fails, is caught here rather than in a learner's grade.
+
+A lab is released in one language (`language`, else the course's setting, else French): its copy in `source/`
+is the lab translated through its catalogue (autograde/i18n_notebook.py: texts only, the code and grading
+metadata unchanged), and nbgrader's placeholder for written answers is in that language too. A text without a
+translation yet stays in English, and a warning says how many.
 """
 
+import logging
 import shutil
 import tempfile
 import warnings
@@ -23,6 +29,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
+from autograde import i18n, i18n_notebook
 from autograde.catalogue import load_catalogue
 from autograde.course import DEFAULT_LABS_DIR, Course, nbgrader_config
 from autograde.criteria_tags import validate_lab_tags
@@ -32,6 +39,7 @@ from autograde.sandbox import DEFAULT_LIMITS, Limits
 SOLUTION_LEARNER = "_solution"
 BLANK_LEARNER = "_blank"
 _IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
+log = logging.getLogger(__name__)
 
 
 def available_labs(labs_dir: Path = DEFAULT_LABS_DIR) -> list[str]:
@@ -43,9 +51,12 @@ def available_labs(labs_dir: Path = DEFAULT_LABS_DIR) -> list[str]:
 
 
 def release(*, labs_dir: Path = DEFAULT_LABS_DIR, course_dir: Path | None = None, labs: Sequence[str] = (),
-            check: bool = True, catalogue_dir: Path | None = None, limits: Limits = DEFAULT_LIMITS) -> list[Path]:
-    """Release `labs` (default: every lab under `labs_dir`) into the course; return the released folders."""
+            check: bool = True, catalogue_dir: Path | None = None, limits: Limits = DEFAULT_LIMITS,
+            language: str | None = None) -> list[Path]:
+    """Release `labs` (default: every lab under `labs_dir`) into the course, in `language` (default: the
+    course's); return the released folders."""
     course = Course.at(course_dir)
+    language = i18n.check_language(language or course.language)
     labs = list(labs) or available_labs(labs_dir)
     if not labs:
         raise ReleaseError(f"{labs_dir}: no lab found: expected <lab>/<lab>.ipynb folders")
@@ -54,11 +65,14 @@ def release(*, labs_dir: Path = DEFAULT_LABS_DIR, course_dir: Path | None = None
         raise ReleaseError(f"{labs_dir}: no source notebook for {', '.join(map(repr, missing))}: expected "
                            f"<lab>/<lab>.ipynb (labs found: {', '.join(available_labs(labs_dir)) or 'none'})")
     _validate_tags([Path(labs_dir) / lab / f"{lab}.ipynb" for lab in labs], catalogue_dir)
-    api = NbGraderAPI(config=nbgrader_config(course))
+    config = nbgrader_config(course)
+    config.ClearSolutions.text_stub = i18n.translations("cli", language).gettext("YOUR ANSWER HERE")
+    api = NbGraderAPI(config=config)
     for lab in labs:
         target = course.source / lab
         shutil.rmtree(target, ignore_errors=True)
         copy_lab(Path(labs_dir) / lab, target)
+        translate_lab(target / f"{lab}.ipynb", lab, language)
         result = api.generate_assignment(lab, force=True)
         if not result["success"]:
             raise ReleaseError(f"{Path(labs_dir) / lab / f'{lab}.ipynb'}: nbgrader refused it:\n"
@@ -66,6 +80,21 @@ def release(*, labs_dir: Path = DEFAULT_LABS_DIR, course_dir: Path | None = None
     if check:
         check_release(course=course, labs=labs, limits=limits, labs_dir=labs_dir)
     return [course.release / lab for lab in labs]
+
+
+def translate_lab(path: Path, lab: str, language: str) -> None:
+    """Translate the lab notebook at `path` in place into `language` through the lab's catalogue (a lab that is
+    not one of the repository's, or has no catalogue yet, stays in English), warning of texts left in English."""
+    if language == i18n.SOURCE_LANGUAGE:
+        return
+    if lab not in i18n.lab_domains():
+        log.warning("%s: not one of factorylab's labs, so without a catalogue: released in English", lab)
+        return
+    translator = i18n.Translator(lab, language)
+    nbformat.write(i18n_notebook.translate_notebook(nbformat.read(path, as_version=4), translator), path)
+    if translator.missing:
+        log.warning("%s: %d text(s) not translated into %s yet, released in English (locale/README.md)",
+                    lab, len(translator.missing), language)
 
 
 def _validate_tags(paths: list[Path], catalogue_dir: Path | None) -> None:

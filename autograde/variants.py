@@ -86,40 +86,53 @@ def _fresh_folder(parent: Path, version: str) -> Path:
 
 
 @functools.lru_cache(maxsize=64)
-def _generated(scenario: str, seed: int, hours: float) -> Path:
-    """A full dataset (truth included) for the grader, generated once into the grader's private cache."""
-    folder = _fresh_folder(_cache_root() / "datasets", _plant_version()) / f"line1_{scenario}_seed{seed}_{hours:g}h"
+def _generated(scenario: str, seed: int, hours: float, plant: str = "default",
+               sequence_counter: bool | None = None) -> Path:
+    """A full dataset (truth included) for the grader, generated once into the grader's private cache.
+
+    `plant`: a bundled plant's name ("default", "realistic"). `sequence_counter`: None writes the readings as
+    the scenario's export does (with or without `seq`); True keeps `seq` in any case, the same rows in the same
+    order, so that a verdict can tie each row of a counter-less export to its sample in the truth."""
+    line = "line1" if plant == "default" else f"line1-{plant}"
+    counter = "" if sequence_counter is None else f"_seq{int(bool(sequence_counter))}"
+    name = f"{line}_{scenario}_seed{seed}_{hours:g}h{counter}"
+    folder = _fresh_folder(_cache_root() / "datasets", _plant_version()) / name
     if not (folder / "readings_truth.parquet").is_file():
-        plant = load_plant()
-        write_dataset(plant=plant, scenario=load_scenario(scenario, plant), seed=seed, hours=hours, out_dir=folder)
+        bundled = load_plant(None if plant == "default" else plant)
+        write_dataset(plant=bundled, scenario=load_scenario(scenario, bundled), seed=seed, hours=hours,
+                      out_dir=folder, sequence_counter=sequence_counter)
     return folder
 
 
 def observed_tables(scenario: str, seed: int, hours: float = 8.0,
-                    tables: Sequence[str] = OBSERVED_TABLES) -> dict[str, pd.DataFrame]:
-    """The tables a subscriber would have received in that run (what the kernel gets), or those of `tables`."""
-    return _read(scenario, seed, hours, tables, OBSERVED_TABLES)
+                    tables: Sequence[str] = OBSERVED_TABLES, *, plant: str = "default",
+                    sequence_counter: bool | None = None) -> dict[str, pd.DataFrame]:
+    """The tables a subscriber would have received in that run (what the kernel gets), or those of `tables`;
+    `sequence_counter=True`: the readings with their `seq` even when the scenario's export has none."""
+    return _read(scenario, seed, hours, tables, OBSERVED_TABLES, plant, sequence_counter)
 
 
 def truth_tables(scenario: str, seed: int, hours: float = 8.0,
-                 tables: Sequence[str] = TRUTH_TABLES) -> dict[str, pd.DataFrame]:
+                 tables: Sequence[str] = TRUTH_TABLES, *, plant: str = "default") -> dict[str, pd.DataFrame]:
     """The ground truth of that run, for verdicts: every sample's true value and defect (`readings_truth`) and
     the fault windows (`faults`), or those of `tables`."""
-    return _read(scenario, seed, hours, tables, TRUTH_TABLES)
+    return _read(scenario, seed, hours, tables, TRUTH_TABLES, plant, None)
 
 
-def _read(scenario: str, seed: int, hours: float, tables: Sequence[str], allowed: tuple[str, ...]) -> dict:
+def _read(scenario: str, seed: int, hours: float, tables: Sequence[str], allowed: tuple[str, ...], plant: str,
+          sequence_counter: bool | None) -> dict:
     unknown = set(tables) - set(allowed)
     if unknown:
         raise ValueError(f"no table {sorted(unknown)} here: choose among {', '.join(allowed)}")
-    folder = _generated(scenario, seed, float(hours))
+    folder = _generated(scenario, seed, float(hours), plant, sequence_counter)
     return {table: pd.read_parquet(folder / f"{table}.parquet") for table in tables}
 
 
-def add_dataset(folder: Path, scenario: str, seed: int, hours: float = 8.0) -> None:
-    """Put the observed tables of (scenario, seed, hours) into a variant folder being prepared."""
-    source = _generated(scenario, seed, float(hours))
-    target = Path(folder) / "datasets" / variant_dataset_name(scenario, float(hours))
+def add_dataset(folder: Path, scenario: str, seed: int, hours: float = 8.0, *, plant: str = "default") -> None:
+    """Put the observed tables of (scenario, seed, hours) of the bundled `plant` into a variant folder being
+    prepared, where `simulators.learner.load_dataset(scenario, hours=, plant=)` finds them."""
+    source = _generated(scenario, seed, float(hours), plant)
+    target = Path(folder) / "datasets" / variant_dataset_name(scenario, float(hours), plant)
     target.mkdir(parents=True, exist_ok=True)
     for table in OBSERVED_TABLES:  # linked, not copied: the grader's cache holds each table once
         try:

@@ -4,7 +4,9 @@ JupyterLab opens the learner's workspace (`~/factorylab-labs`, `$FACTORYLAB_WORK
 never the lab sources, which hold the solutions: the labs of `--sources` (default: the `labs/` folder beside
 this package, whatever the current directory) that the workspace does not hold yet are released into it
 first (nbgrader's learners' versions, every given cell read-only so the answer cells stand out), and a lab
-already there is never overwritten, so a learner's work survives every restart.
+already there is never overwritten, so a learner's work survives every restart. The labs are released in the
+learner's language (`--lang`, else the locale's when factorylab speaks it, else French: factorylab/messages.py);
+a lab already in the workspace keeps the language it was released in.
 
 JupyterLab runs with the learners' configuration, `learner_jupyter/` copied into its own configuration folder
 (`~/.config/factorylab/jupyter`, as JUPYTER_CONFIG_DIR: a trainer's own Jupyter settings on the same account
@@ -27,7 +29,9 @@ from pathlib import Path
 
 import nbformat
 
+from autograde.i18n import DEFAULT_LANGUAGE
 from autograde.release import available_labs, release
+from factorylab.messages import _
 from simulators.errors import SimulatorError
 from simulators.learner import BROKER_ENV, SEED_ENV
 from simulators.live import LivePlant
@@ -46,8 +50,8 @@ def default_workspace() -> Path:
     return Path(os.environ.get(WORKSPACE_ENV) or Path.home() / "factorylab-labs")
 
 
-def prepare_workspace(*, sources: Path, workspace: Path) -> list[str]:
-    """Release into `workspace` every lab of `sources` it does not hold yet; return those labs.
+def prepare_workspace(*, sources: Path, workspace: Path, language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """Release into `workspace`, in `language`, every lab of `sources` it does not hold yet; return those labs.
 
     A lab folder already in the workspace is the learner's work: it is left exactly as it is.
     """
@@ -58,7 +62,8 @@ def prepare_workspace(*, sources: Path, workspace: Path) -> list[str]:
     workspace.mkdir(parents=True, exist_ok=True)
     if new:
         with tempfile.TemporaryDirectory() as course:
-            for released in release(labs_dir=sources, course_dir=Path(course), labs=new, check=False):
+            for released in release(labs_dir=sources, course_dir=Path(course), labs=new, check=False,
+                                    language=language):
                 shutil.copytree(released, workspace / released.name)
                 for notebook in (workspace / released.name).glob("*.ipynb"):
                     prepare_notebook(notebook)
@@ -110,14 +115,16 @@ def learner_environment(environ: dict[str, str], config_dir: Path) -> dict[str, 
 
 
 def run_lab(*, plant, scenario, seed: int, broker_url: str | None, speed: float, sources: Path, workspace: Path,
-            port: int, open_browser: bool) -> int:
-    new = prepare_workspace(sources=sources, workspace=workspace)
+            port: int, open_browser: bool, language: str = DEFAULT_LANGUAGE) -> int:
+    new = prepare_workspace(sources=sources, workspace=workspace, language=language)
     if new:
-        print(f"released into {workspace}: {', '.join(new)}", flush=True)
+        print(_("released into {workspace} ({language}): {labs}").format(workspace=workspace, language=language,
+                                                                          labs=", ".join(new)), flush=True)
     live = LivePlant(plant=plant, scenario=scenario, seed=seed, broker_url=broker_url, speed=speed)
     started = live.start()
     url = broker_url or started.broker_url  # the notebooks get the credentials; the terminal never shows them
-    print(f"plant streaming on {live.display_url} (exported to notebooks as {BROKER_ENV})", flush=True)
+    print(_("plant streaming on {url} (exported to notebooks as {variable})").format(
+        url=live.display_url, variable=BROKER_ENV), flush=True)
     try:
         env = learner_environment({**os.environ, BROKER_ENV: url, SEED_ENV: str(seed)}, learner_config_dir())
         return subprocess.call(jupyterlab_command(labs_dir=workspace, port=port, open_browser=open_browser), env=env)

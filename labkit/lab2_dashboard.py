@@ -3,7 +3,9 @@ monitor, and the hidden cells' probes.
 
 `recorded_messages` gives the messages a subscriber of the live plant would have received during a window of
 this learner's recorded shift (the graded variant's when grading), as `Message`s shaped like paho's (`.topic`,
-`.payload` bytes of JSON). The probes run the learner's `Dashboard` and `make_feed` on the windows and messages
+`.payload` bytes of JSON). The recordings are those of the line's real sensor network (`PLANT`): each sensor
+samples at its own period (5 s to 5 min) and reports rounded values, so a dashboard must not assume one reading
+per second. The probes run the learner's `Dashboard` and `make_feed` on the windows and messages
 the grader chose (`labkit.variant.graded_input`) and return what the dashboard shows, or what the feed did, as
 plain data; the grader compares them with what the same messages say, in its own process.
 """
@@ -29,6 +31,7 @@ KINDS = ("gauge", "trend", "bar", "table", "status")
 STATE_COLOURS = {"running": "#2e7d32", "starved": "#f9a825", "blocked": "#f9a825", "down": "#c62828",
                  "planned_stop": "#757575"}
 FEED_CLOCK_START_S = 1000.0  # the feed probe's fake clock() at the first message
+PLANT = "realistic"  # the recorded plant: the line as its real sensor network reports it
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,12 @@ def recorded_messages(*, start_min: float, minutes: float) -> list[Message]:
     """What a subscriber to ``<line>/+/+`` receives from minute `start_min` of this learner's recorded shift,
     for `minutes`: first each machine's retained state, then readings and state changes in arrival order
     (late and duplicated readings included, as on the wire)."""
-    return messages_of(load_dataset(), start_min=start_min, minutes=minutes)
+    return messages_of(recording(), start_min=start_min, minutes=minutes)
+
+
+def recording():
+    """This learner's recorded shift of the plant (the graded variant's when grading)."""
+    return load_dataset(plant=PLANT)
 
 
 def messages_of(data, *, start_min: float, minutes: float) -> list[Message]:
@@ -243,7 +251,7 @@ def layout(dashboard) -> dict:
 
 def practice_layout_sensors() -> pd.DataFrame:
     """The sensor metadata the practice layout probe builds a dashboard from (the grader may change ranges)."""
-    return load_dataset().sensors
+    return recording().sensors
 
 
 def probe_layout(make_dashboard: Callable) -> dict:
@@ -260,7 +268,7 @@ def practice_replay_windows() -> list[dict]:
 def probe_replay(make_dashboard: Callable) -> list[dict]:
     """Replay the grader's windows in turn into one dashboard (update each message, then refresh); `shown`
     after each window."""
-    data = load_dataset()
+    data = recording()
     dashboard = make_dashboard(data.sensors)
     after = []
     for window in graded_input("replay_windows", practice=practice_replay_windows):
@@ -297,7 +305,7 @@ def probe_feed(make_feed: Callable) -> dict:
     """Drive `make_feed(dashboard, max_refresh_hz=, clock=)` with the grader's messages on a fake clock; what it
     passed to `dashboard.update` (topic, timestamp) and the clock times of its `dashboard.refresh` calls."""
     case = graded_input("feed_case", practice=practice_feed_case)
-    data = load_dataset()
+    data = recording()
     now = [FEED_CLOCK_START_S]
     dashboard = RecordingDashboard(data.sensors, clock=lambda: now[0])
     feed = make_feed(dashboard, max_refresh_hz=case["max_refresh_hz"], clock=lambda: now[0])

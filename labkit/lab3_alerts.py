@@ -1,9 +1,16 @@
-"""lab3_alerts' kit: the dashboard's colours, the replay of recorded shifts, and the probes of the hidden cells.
+"""lab3_alerts' kit: the dashboard's colours, the replay of recorded shifts and weeks, and the probes of the hidden
+cells.
 
 Nothing here knows when a fault happened or what a rule should be: `replay` feeds a learner's `AlertEngine`
 the observed readings of this learner's plant (the graded variant's when grading), and the probes run the
 learner's engine, e-mail and MQTT functions and alarm panel on the inputs the grader chose
 (`labkit.variant.graded_input`), returning what they did as plain data for the grader to judge.
+
+The plant is the line as its real sensor network reports it (`plants/realistic.yaml`): each sensor samples at
+its own period and reports rounded values, and the levels move with the operating regime (the product plan by
+weekday, the hall's temperature by hour, day and weather). Its normal operation is recorded over two weeks
+(`normal_weeks()`): the first is the history thresholds come from, the second the week in which false alarms are
+counted (`THIS_WEEK`). Each fault scenario is one recorded shift.
 """
 
 import queue
@@ -17,21 +24,49 @@ from simulators.learner import load_dataset
 
 # The dashboard's light: the worst active severity decides its colour (None: no active alarm).
 LIGHT_COLOURS = {None: "#2e7d32", "info": "#1565c0", "warning": "#f9a825", "critical": "#c62828"}
-SCENARIOS = ("normal", "network_outage", "cooling_failure", "bearing_wear", "pressure_leak", "energy_overconsumption")
-ORIGIN = pd.Timestamp("2026-01-05T06:00:00Z")  # time 0 of the grader's synthetic streams
+PLANT = "realistic"
+SCENARIOS = ("network_outage", "cooling_failure", "slow_cooling_degradation", "bearing_wear", "pressure_leak",
+             "energy_overconsumption")
+SHIFT_HOURS = 8.0  # each fault scenario: one recorded shift
+HISTORY_HOURS = 336.0  # normal operation: two weeks, Monday 06:00 to Monday 06:00
+THIS_WEEK = "this_week"  # the replay of the history's second week, where false alarms are counted
+WEEK = pd.Timedelta(days=7)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # a rule's `days`, in the order of Timestamp.weekday()
+ORIGIN = pd.Timestamp("2026-01-05T06:00:00Z")  # time 0 of the grader's synthetic streams (a Monday)
 HISTORY_FIELDS = ("timestamp", "rule", "machine", "sensor", "severity", "event", "value", "operator")
 PROBE_TOPIC = "sandbox/grader/alarms"
 
 
 # --- the replay of recorded shifts --------------------------------------------------------------------------
 
-def alarm_stream(dataset, sensors) -> pd.DataFrame:
-    """The readings an alert engine sees: good-quality readings of `sensors` ((machine, sensor) pairs), each
-    with the state its machine was in at that moment, in time order (late messages put back in place)."""
+def normal_weeks():
+    """The plant's two recorded weeks of normal operation (the graded variant's when grading)."""
+    return load_dataset("normal", plant=PLANT, hours=HISTORY_HOURS)
+
+
+def shift(scenario: str):
+    """The recorded shift of a fault scenario of the plant (the graded variant's when grading)."""
+    return load_dataset(scenario, plant=PLANT, hours=SHIFT_HOURS)
+
+
+def week_start(dataset) -> pd.Timestamp:
+    """When the second week of a two-week recording starts: Monday 06:00 a week after its first reading's hour."""
+    return pd.Timestamp(dataset.readings.timestamp.min()).floor("h") + WEEK
+
+
+def alarm_stream(dataset, sensors, start=None, end=None) -> pd.DataFrame:
+    """The readings an alert engine sees: good-quality readings of `sensors` ((machine, sensor) pairs) stamped in
+    [start, end) (None: no bound), each with the state its machine was in at that moment, in time order (late
+    messages put back in place)."""
     readings = dataset.readings
     wanted = pd.MultiIndex.from_tuples(sorted(set(sensors)), names=["machine", "sensor"])
     keys = pd.MultiIndex.from_arrays([readings.machine.astype(str), readings.sensor.astype(str)])
-    readings = readings[keys.isin(wanted) & (readings.quality == "good")]
+    chosen = keys.isin(wanted) & (readings.quality == "good")
+    if start is not None:
+        chosen &= readings.timestamp >= start
+    if end is not None:
+        chosen &= readings.timestamp < end
+    readings = readings[chosen]
     states = dataset.states.sort_values("timestamp", kind="stable")
     parts = [
         pd.merge_asof(group.sort_values("timestamp", kind="stable"),
@@ -63,26 +98,29 @@ _replays: dict = {}
 
 
 def replay(engine_class, rules, scenario: str) -> pd.DataFrame:
-    """A fresh `engine_class(rules)` fed the whole recorded `scenario` of this learner's plant; its history."""
+    """A fresh `engine_class(rules)` fed the whole recorded shift of `scenario` of this learner's plant, or the
+    second week of its history for `THIS_WEEK`; its history."""
     rules = list(rules)
-    dataset = load_dataset(scenario)
+    dataset = normal_weeks() if scenario == THIS_WEEK else shift(scenario)
     try:
-        key = (engine_class, tuple(rules), str(dataset.folder))
+        key = (engine_class, tuple(rules), str(dataset.folder), scenario)
         hash(key)
     except TypeError:
         key = None
     if key is not None and key in _replays:
         return _replays[key].copy()
     engine = engine_class(rules)
-    feed(engine, alarm_stream(dataset, {(rule.machine, rule.sensor) for rule in rules}))
+    start = week_start(dataset) if scenario == THIS_WEEK else None
+    feed(engine, alarm_stream(dataset, {(rule.machine, rule.sensor) for rule in rules}, start=start))
     history = history_frame(engine)
     if key is not None:
         _replays[key] = history
     return history.copy()
 
 
-def alarm_log(engine_class, rules, scenarios=SCENARIOS) -> pd.DataFrame:
-    """The firing and clearing events of `replay` for every scenario, as one plain table for the grader."""
+def alarm_log(engine_class, rules, scenarios=(THIS_WEEK, *SCENARIOS)) -> pd.DataFrame:
+    """The firing and clearing events of `replay` for this week and every fault scenario, as one plain table for
+    the grader."""
     columns = ["scenario", "timestamp", "rule", "machine", "sensor", "event"]
     parts = []
     for scenario in scenarios:
@@ -106,8 +144,23 @@ def rule_table(rules) -> list[dict]:
              "direction": str(rule.direction), "threshold": float(rule.threshold),
              "clear_threshold": float(rule.clear_threshold), "pending_s": float(rule.pending_s),
              "severity": str(rule.severity), "states": [str(s) for s in rule.states],
+             "days": [str(d) for d in getattr(rule, "days", ())],
              "channels": [str(c) for c in rule.channels], "recipients": [str(r) for r in rule.recipients]}
             for rule in rules]
+
+
+def measures_table(false_alarms_per_week, lead_time_min) -> dict:
+    """The learner's two performance measures as plain data: false alarms per week by watched sensor
+    ("machine/sensor") and lead time in minutes by fault scenario (None where no alarm came before the repair)."""
+    def number(value):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        return None if value != value else value
+
+    return {"false_alarms_per_week": {str(key): number(value) for key, value in dict(false_alarms_per_week).items()},
+            "lead_time_min": {str(key): number(value) for key, value in dict(lead_time_min).items()}}
 
 
 # --- probes: the learner's code on the grader's inputs ------------------------------------------------------
@@ -137,11 +190,14 @@ def _plain_event(event: Any) -> dict:
 def practice_engine_cases() -> list[dict]:
     """The practice variant's synthetic streams for the engine (the grader chooses others)."""
     above = {"name": "test_high", "machine": "m", "sensor": "s", "direction": "above", "threshold": 10.0,
-             "clear_threshold": 8.0, "pending_s": 30.0, "severity": "warning", "states": ["running"],
+             "clear_threshold": 8.0, "pending_s": 30.0, "severity": "warning", "states": ["running"], "days": [],
              "channels": ["light"], "recipients": []}
     below = {"name": "test_low", "machine": "m", "sensor": "p", "direction": "below", "threshold": 4.0,
              "clear_threshold": 4.5, "pending_s": 10.0, "severity": "critical", "states": ["running", "starved"],
-             "channels": ["light"], "recipients": []}
+             "days": [], "channels": ["light"], "recipients": []}
+    tuesday = {"name": "test_tuesday", "machine": "m", "sensor": "t", "direction": "above", "threshold": 60.0,
+               "clear_threshold": 58.0, "pending_s": 20.0, "severity": "warning", "states": ["running"],
+               "days": ["tue"], "channels": ["light"], "recipients": []}
     return [
         {"rules": [above], "steps": [
             ["run", "m", "s", 5.0, 60, "running"], ["run", "m", "s", 50.0, 1, "running"],
@@ -153,14 +209,17 @@ def practice_engine_cases() -> list[dict]:
             ["ack", "test_high", "operator.a"], ["mark", "ack_cleared"]]},
         {"rules": [below], "steps": [
             ["run", "m", "p", 5.0, 20, "starved"], ["run", "m", "p", 3.0, 40, "starved"], ["mark", "below"]]},
+        {"rules": [tuesday], "steps": [
+            ["run", "m", "t", 65.0, 60, "running"], ["mark", "other_day"], ["skip", 86400 - 60],
+            ["run", "m", "t", 65.0, 60, "running"], ["mark", "its_day"]]},
     ]
 
 
 def run_engine_case(engine_class, rule_class, case: dict) -> dict:
     """Run a fresh `engine_class` through one synthetic stream of the grader: 1 Hz readings (`run`: machine,
-    sensor, value, seconds, state), acknowledgements (`ack`: rule, operator) and checkpoints (`mark`: label).
-    Returns the history as plain events (`t` in seconds from the stream's start), the acknowledgements'
-    return values, and the history's length at each checkpoint."""
+    sensor, value, seconds, state), silences (`skip`: seconds), acknowledgements (`ack`: rule, operator) and
+    checkpoints (`mark`: label). Returns the history as plain events (`t` in seconds from the stream's start, a
+    Monday 06:00), the acknowledgements' return values, and the history's length at each checkpoint."""
     engine = engine_class([make_rule(rule_class, spec) for spec in case["rules"]])
     clock, acks, marks = 0, [], []
     for step in case["steps"]:
@@ -169,6 +228,8 @@ def run_engine_case(engine_class, rule_class, case: dict) -> dict:
             for _ in range(int(seconds)):
                 engine.update(_at(clock), machine, sensor, value, state)
                 clock += 1
+        elif step[0] == "skip":
+            clock += int(step[1])
         elif step[0] == "ack":
             acks.append(bool(engine.acknowledge(step[1], step[2], _at(clock))))
         elif step[0] == "mark":
@@ -194,7 +255,7 @@ def practice_channel_case() -> dict:
     """The practice variant's alarm for the e-mail and MQTT probes (the grader chooses another)."""
     rule = {"name": "practice_spindle_hot", "machine": "cnc", "sensor": "spindle_temperature", "direction": "above",
             "threshold": 68.5, "clear_threshold": 66.0, "pending_s": 60.0, "severity": "critical",
-            "states": ["running"], "channels": ["light", "sound", "email", "mqtt"],
+            "states": ["running"], "days": [], "channels": ["light", "sound", "email", "mqtt"],
             "recipients": ["maintenance.oncall@lyon.factorylab.example"]}
     return {"rule": rule, "event": "firing", "value": 68.9, "timestamp": "2026-01-05T07:00:00+00:00"}
 
@@ -268,7 +329,7 @@ def practice_panel_case() -> dict:
     def rule(name, severity, channels, threshold, clear):
         return {"name": name, "machine": "m", "sensor": name, "direction": "above", "threshold": threshold,
                 "clear_threshold": clear, "pending_s": 30.0, "severity": severity, "states": ["running"],
-                "channels": channels, "recipients": []}
+                "days": [], "channels": channels, "recipients": []}
 
     rules = [rule("practice_loud", "critical", ["light", "sound", "mqtt"], 12.5, 11.0),
              rule("practice_quiet", "warning", ["light", "mqtt"], 3.25, 2.75),

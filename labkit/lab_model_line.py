@@ -154,13 +154,18 @@ def distribution_moments(dist: dict) -> tuple[float, float]:
                      "or triangular")
 
 
-# --- what the grader asks of a notebook's model and statistics --------------------------------------------------
+# --- what the grader asks of a notebook's model ---------------------------------------------------------------
 
 PROBE_HOURS = 310.0  # working hours per probe run: as long as the export
 PROBE_REPLICATIONS = 8
 PROBE_OPEN_LOAD = 0.6  # the bottleneck's load under the probe's open release
 PROBE_OPEN_CONWIP = 40  # the CONWIP cap the probe's open-release case carries (ignored by a model that releases open)
+PROBE_SPEED = 1.25  # the bottleneck's speed factor in the probe's setpoint case (the plant's commands allow 0.5-1.5)
 PRACTICE_PROBE_SEED = 1
+# Which probe cases each test cell of the model runs (the as-is case again beside the setpoint case: the
+# response to the setpoint is the difference between the two, on the same seeds).
+PROBE_CELLS = {"model": ("as_is",), "release": ("other_conwip", "open_release"),
+               "setpoint": ("as_is", "bottleneck_speed")}
 
 
 def plant_params(plant: Plant) -> dict:
@@ -179,45 +184,65 @@ def plant_params(plant: Plant) -> dict:
     }
 
 
-def model_probe(seed: int) -> dict:
-    """The grader's questions to a line model: a line of the same structure as yours with other parameters (from
-    `seed`), the seeds and horizon of the runs, and three cases: the line as it is, another CONWIP cap, and an
-    open release (parts enter every `release_interval_s` on average, exponential, whatever the WIP) on the line
-    without breakdowns, since a repair hours long under open release swings a run's cycle time by tens of per cent
-    and no handful of runs could then tell a right release rule from a wrong one."""
-    params = plant_params(plant_variant(seed))
-    rng = stream(seed, "probe")
-    load = {}
+def station_loads(params: dict) -> dict[str, float]:
+    """Mean work (s) each station does per released part: the mix-weighted mean process times of its steps."""
+    load: dict[str, float] = {}
     for product, share in params["mix"].items():
         for station in params["routings"][product]:
             mean_s = distribution_moments(params["process_times"][product][station])[0]
             load[station] = load.get(station, 0.0) + share * mean_s
-    bottleneck_s = max(load.values())  # work per released part at the busiest station
+    return load
+
+
+def bottleneck(params: dict) -> str:
+    """The station with the most work per released part (on the plant's lines, the CNC)."""
+    load = station_loads(params)
+    return max(load, key=load.get)
+
+
+def model_probe(seed: int) -> dict:
+    """The grader's questions to a line model: a line of the same structure as yours with other parameters (from
+    `seed`), the seeds and horizon of the runs, and four cases: the line as it is, another CONWIP cap, an open
+    release (parts enter every `release_interval_s` on average, exponential, whatever the WIP) on the line
+    without breakdowns, since a repair hours long under open release swings a run's cycle time by tens of per cent
+    and no handful of runs could then tell a right release rule from a wrong one, and the line with its
+    bottleneck's speed setpoint raised (its process times divided by PROBE_SPEED)."""
+    params = plant_params(plant_variant(seed))
+    rng = stream(seed, "probe")
+    slowest = bottleneck(params)
+    bottleneck_s = station_loads(params)[slowest]  # work per released part at the busiest station
     cap = params["conwip"]
     other_cap = int(rng.choice([value for value in (2, 3, cap + 4) if value != cap]))
     reliable = {name: {**spec, "mtbf_hours": None, "mttr_hours": None} for name, spec in params["stations"].items()}
+    faster = {name: {**spec, "speed": PROBE_SPEED} if name == slowest else dict(spec)
+              for name, spec in params["stations"].items()}
     return {
         "params": params,
         "hours": PROBE_HOURS,
         "seeds": [int(value) for value in rng.choice(10**6, PROBE_REPLICATIONS, replace=False)],
+        "bottleneck": slowest,
         "cases": {"as_is": {}, "other_conwip": {"conwip": other_cap},
                   "open_release": {"conwip": PROBE_OPEN_CONWIP, "stations": reliable,
-                                   "release_interval_s": round(bottleneck_s / PROBE_OPEN_LOAD, 1)}},
+                                   "release_interval_s": round(bottleneck_s / PROBE_OPEN_LOAD, 1)},
+                  "bottleneck_speed": {"stations": faster}},
     }
 
 
-def probe_model(run_model, probe: dict) -> pd.DataFrame:
-    """Run `run_model` on the probe's line for every case and seed, and the first run once more (reproducibility):
-    one row per run with `case`, `seed`, `repeat` and the flattened KPIs."""
+def probe_model(run_model, probe: dict, cases=("as_is",), *, repeat: bool = False) -> pd.DataFrame:
+    """Run `run_model` on the probe's line for each of `cases` and every seed (and, with `repeat`, the first
+    run of the first case once more, for reproducibility): one row per run with `case`, `seed`, `repeat` and
+    the flattened KPIs."""
     rows = []
-    for case, changes in probe["cases"].items():
-        params = {**probe["params"], **changes}
+    for case in cases:
+        params = {**probe["params"], **probe["cases"][case]}
         for seed in probe["seeds"]:
             rows.append({"case": case, "seed": seed, "repeat": False,
                          **kpi_table(run_model(params, hours=probe["hours"], seed=seed)).to_dict()})
-    first = probe["seeds"][0]
-    rows.append({"case": "as_is", "seed": first, "repeat": True,
-                 **kpi_table(run_model(dict(probe["params"]), hours=probe["hours"], seed=first)).to_dict()})
+    if repeat:
+        case, first = cases[0], probe["seeds"][0]
+        params = {**probe["params"], **probe["cases"][case]}
+        rows.append({"case": case, "seed": first, "repeat": True,
+                     **kpi_table(run_model(params, hours=probe["hours"], seed=first)).to_dict()})
     return pd.DataFrame(rows)
 
 
@@ -228,8 +253,3 @@ def practice_model_probe() -> dict:
 def practice_validation_seeds() -> list[int]:
     return [int(value) for value in stream(PRACTICE_PROBE_SEED, "validation").choice(10**6, PROBE_REPLICATIONS,
                                                                                        replace=False)]
-
-
-def practice_ci_samples() -> list[list[float]]:
-    rng = stream(PRACTICE_PROBE_SEED, "ci")
-    return [[round(float(x), 3) for x in rng.normal(30.0, 1.5, n)] for n in (3, 5, 8)]

@@ -1,11 +1,11 @@
 """The learner's kit of lab_scenarios: the team's line model, the planning office's draft and the brief's figures.
 
 - `run_model(params, *, hours, seed, scenario=None)`: the team's model of the line. `params` is the form a learner
-  fitted in lab_model_line (conwip, mix, routings, process_times, stations; optionally `release_interval_s`, open
-  release); the model writes them as a plant file without calendar (it runs on planned production time, the MES
-  working clock) and runs factorylab's SimPy line on it, applying the scenario's setpoints (the commands the
-  plant accepts: conwip, speed, buffer) at t=0. Nothing of the hidden plant goes in: the model is exactly as good
-  as its parameters.
+  fitted in lab_model_line (conwip, mix, routings, process_times, stations, each station optionally with its
+  `speed` factor; optionally `release_interval_s`, open release); the model writes them as a plant file without
+  calendar (it runs on planned production time, the MES working clock) and runs factorylab's SimPy line on it,
+  applying the scenario's setpoints (the commands the plant accepts: conwip, speed, buffer) at t=0. Nothing of the
+  hidden plant goes in: the model is exactly as good as its parameters.
 - `draft_params()`: the planning office's quick model v1, fitted from the MES export with three mistakes a
   hurried analyst makes (process times taken as finish - start on the working clock, so breakdowns during an
   operation count as processing, all laws normal; scrap ignored; the mix of the sales plan, 50/50, instead of
@@ -47,7 +47,8 @@ def model_plant(params: dict):
     """The line as the model sees it: a plant file written from `params`, on the working clock (no calendar)."""
     stations = {}
     for name, spec in params["stations"].items():
-        station = {"input_buffer": spec.get("buffer"), "scrap_rate": float(spec.get("scrap_rate") or 0.0)}
+        station = {"input_buffer": spec.get("buffer"), "scrap_rate": float(spec.get("scrap_rate") or 0.0),
+                   "speed": float(spec.get("speed") or 1.0)}  # a speed setpoint divides the process times
         if spec.get("mtbf_hours"):
             station["breakdowns"] = {"mtbf_hours": spec["mtbf_hours"], "mttr_hours": spec["mttr_hours"]}
         stations[name] = station

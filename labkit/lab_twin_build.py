@@ -1,18 +1,26 @@
-"""The learner's kit of lab_twin_build: the plant's MES export, the shift calendar, and the probes of the hidden
-test cells.
+"""The learner's kit of lab_twin_build: the plant's MES export, the shift calendar, the line's model, and the
+probes of the hidden test cells.
 
-The plant plays "the real system" (RNCP bloc 4): learners never read its plant file. They get what its MES
-would give them: `production_log()`, the events and machine states of a working week (Monday 06:00 to Friday
-22:00), with the same timestamps as the live stream's payloads, so a live archive and an MES export share their
-keys; `mes_export(until_s)`, the export of the live plant the notebook collects from (the public practice
-plant, run in the kernel). When the notebook is graded, the week and the grader's questions are read from the
-learner's graded variant (`FACTORYLAB_VARIANT`), written on the grader's side from a seed the kernel never sees;
-otherwise they are simulated here from the practice seed (`learner_seed()`).
+The plant plays "the real system" (RNCP bloc 4): learners get what its MES would give them:
+`production_log()`, the events and machine states of a working week (Monday 06:00 to Friday 22:00), with the
+same timestamps as the live stream's payloads, so a live archive and an MES export share their keys;
+`mes_export(until_s)`, the export of the live plant the notebook collects from (the public practice plant, run
+in the kernel). When the notebook is graded, the week and the grader's questions are read from the learner's
+graded variant (`FACTORYLAB_VARIANT`), written on the grader's side from a seed the kernel never sees; otherwise
+they are simulated here from the practice seed (`learner_seed()`).
+
+The twin is the learner's SimPy model of the line restarted from the synchronised state. Its parameters are
+`line_model()`, the line's model as lab_model_line validated it: on this line (the default plant, the same for
+every learner) the methods team's fits are the plant file's settings, so the twin's error is the error of its
+synchronisation alone. A synchronised state is plain data (`sync_state` in the notebook says its form); the
+grader probes the learner's twin on states of its own (`twin_probe`), built here from a seed without reading any
+log, so nothing here computes a state from a log (that is the learner's work).
 
 The end-of-shift predictions are graded on *questions*: each question is a week of its own (its own seed,
 derived from the variant's) cut at the moment the twin last synchronised. The kernel receives only that cut
 log, never the rest of the shift it must predict; the grader simulates the rest and judges. The week's own
-`prediction_errors` and `error_budget` are for learning: they read the week's outputs from the week's log.
+outputs (`shift_outputs`) and `error_budget` are for the learner's experiment on the synchronisation interval:
+they read the week's outputs from the week's log.
 """
 
 from collections.abc import Callable
@@ -22,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from labkit.variant import graded_input
+from simulators.distributions import parse_distribution
 from simulators.learner import learner_seed
 from simulators.line import LineRun, simulate
-from simulators.plantfile import load_plant
+from simulators.plantfile import Plant, load_plant
 from simulators.seeding import stream
 from simulators.topics import timestamp
 
@@ -32,7 +41,14 @@ LOG_HOURS = 112.0  # Monday 06:00 to Friday 22:00: the ten shifts of a working w
 SHIFT_S = 8 * 3600.0
 DAY_S = 24 * 3600.0
 QUERY_BEFORE_END_S = (5400.0, 3600.0, 1800.0)  # when the supervisor asks: 90, 60 and 30 min before the end
-SYNC_CANDIDATES_S = (60.0, 300.0, 900.0, 1800.0, 3600.0)
+SYNC_CANDIDATES_S = (60.0, 600.0, 1800.0, 3600.0)  # the intervals the notebook tries first
+# The intervals the grader reruns the learner's experiment at: one short, one long (never more than 2 h: a
+# twin synchronised earlier would start before the break of the shift it predicts).
+GRADER_INTERVALS_S = ((300.0, 600.0, 1200.0), (3600.0, 5400.0, 7200.0))
+MAX_INTERVAL_S = 7200.0
+PROBE_RATE_PER_H = 25.0  # the recording predictor's rate (parts per working hour): a plain, known forecast
+BREAK_AFTER_S, BREAK_S = 4 * 3600.0, 15 * 60.0  # each shift's break: 15 min, four hours after its start
+TWIN_PROBE_RUNS = 40  # seeds per state when the grader probes the twin
 # The brief's tolerance on the end-of-shift output (mean absolute error, parts): at most BUDGET_SHARE of the
 # planning forecast's error (one figure for every shift, blind to what happens in it), and never asked
 # below BUDGET_FLOOR_PARTS, the noise of a week whose shifts all look alike.
@@ -55,6 +71,14 @@ def shift_window(t_s: float) -> tuple[float, float]:
     offset_s = t_s - day_s
     start_s = day_s + (0.0 if offset_s < SHIFT_S else SHIFT_S)
     return start_s, start_s + SHIFT_S
+
+
+def working_seconds(from_s: float, to_s: float) -> float:
+    """Planned production seconds between `from_s` and `to_s` within the shift running at `from_s` (its break
+    excluded; nothing after the shift's end)."""
+    start_s, end_s = shift_window(from_s)
+    pieces = ((start_s, start_s + BREAK_AFTER_S), (start_s + BREAK_AFTER_S + BREAK_S, end_s))
+    return sum(max(0.0, min(high, to_s) - max(low, from_s)) for low, high in pieces)
 
 
 def week_shifts(hours: float = LOG_HOURS) -> list[tuple[float, float]]:
@@ -113,6 +137,27 @@ def week_export(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return mes_tables(simulated_run(seed))
 
 
+# --- the line's model ---------------------------------------------------------------------------------------
+
+
+def line_model(plant: Plant | None = None) -> dict:
+    """The line's model in lab_model_line's form (conwip, mix, routings, process_times, stations), as the methods
+    team validated it: on this line, the plant file's settings."""
+    plant = load_plant() if plant is None else plant
+    return {
+        "conwip": plant.release.wip_cap,
+        "mix": {name: product.mix for name, product in plant.products.items()},
+        "routings": {name: [step.station for step in product.routing] for name, product in plant.products.items()},
+        "process_times": {name: {step.station: {"dist": step.time.kind, **step.time.params} for step in product.routing}
+                          for name, product in plant.products.items()},
+        "stations": {name: {"buffer": station.input_buffer, "speed": station.speed,
+                            "mtbf_hours": station.breakdowns.mtbf_hours if station.breakdowns else None,
+                            "mttr_hours": station.breakdowns.mttr_hours if station.breakdowns else None,
+                            "scrap_rate": station.scrap_rate}
+                     for name, station in plant.stations.items()},
+    }
+
+
 # --- what the week's log says about predictions (for learning: the week's outputs are in its log) --------------
 
 
@@ -123,25 +168,10 @@ def shift_outputs(events: pd.DataFrame) -> np.ndarray:
 
 
 def week_questions(age_s: float = 0.0) -> list[tuple[int, float]]:
-    """(shift index, moment the twin last synchronised) of each question of the week, data `age_s` old."""
+    """(shift index, moment the twin last synchronised) of each supervisor's question of the week (90, 60 and
+    30 min before each shift's end), the twin's data being `age_s` old."""
     return [(index, end_s - before_s - age_s) for index, (_, end_s) in enumerate(week_shifts())
             for before_s in QUERY_BEFORE_END_S]
-
-
-def prediction_errors(predict: Predictor, *, age_s: float = 0.0) -> np.ndarray:
-    """|predicted - actual| end-of-shift output at each question of the week (`production_log()`), the twin's
-    data being `age_s` old (its last synchronisation was `age_s` before the question)."""
-    events, states = production_log()
-    outputs = shift_outputs(events)
-    return np.abs(np.asarray(week_predictions(predict, age_s, (events, states))) - outputs[
-        [index for index, _ in week_questions(age_s)]])
-
-
-def week_predictions(predict: Predictor, age_s: float = 0.0, log=None) -> list[float]:
-    """`predict` at each question of the week, data `age_s` old (the order of `week_questions`)."""
-    events, states = production_log() if log is None else log
-    return [float(predict(events[events["t_s"] <= synced_s], states[states["t_s"] <= synced_s], synced_s))
-            for _, synced_s in week_questions(age_s)]
 
 
 def planning_forecast_error(outputs: np.ndarray) -> float:
@@ -228,6 +258,117 @@ def probe_predictions(predict: Predictor) -> list[float]:
         mine_states = by_question_states.get(number, states.iloc[:0]).drop(columns="question").reset_index(drop=True)
         predictions.append(_number(predict(mine_events, mine_states, float(question["synced_s"]))))
     return predictions
+
+
+def sync_intervals(seed: int) -> list[float]:
+    """The synchronisation intervals (s) at which the grader reruns the learner's experiment, chosen from `seed`."""
+    rng = stream(seed, "twin_build", "sync_intervals")
+    return [float(rng.choice(group)) for group in GRADER_INTERVALS_S]
+
+
+def recorded_forecast(events: pd.DataFrame, t_s: float) -> float:
+    """The recording predictor's forecast: the shift's good parts so far plus PROBE_RATE_PER_H per working hour
+    left (plain on purpose: the grader checks the experiment with it, not the twin)."""
+    start_s, end_s = shift_window(t_s)
+    done = int(((events["kind"] == "part_completed") & (events["t_s"] >= start_s) & (events["t_s"] <= t_s)).sum())
+    return done + PROBE_RATE_PER_H * working_seconds(t_s, end_s) / 3600.0
+
+
+class RecordingPredictor:
+    """A predictor the grader hands to the learner's experiment: it forecasts with `recorded_forecast` and
+    records, at each call, the moment it was asked to synchronise at and what of the log it was given."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def __call__(self, events: pd.DataFrame, states: pd.DataFrame, t_s: float) -> float:
+        self.calls.append({"t_s": float(t_s), "events": len(events), "states": len(states)})
+        return recorded_forecast(events, float(t_s))
+
+
+def probe_sync_curve(forecast_errors: Callable) -> list[dict]:
+    """The learner's experiment `forecast_errors(predict, interval_s)` run with a RecordingPredictor at each of
+    the grader's intervals: its errors and the predictor's calls, as plain data for `record`."""
+    intervals = graded_input("sync_intervals", practice=lambda: sync_intervals(learner_seed()))
+    answers = []
+    for interval_s in intervals:
+        predictor = RecordingPredictor()
+        errors = forecast_errors(predictor, float(interval_s))
+        answers.append({"interval_s": float(interval_s),
+                        "errors": [_number(value) for value in np.asarray(errors, dtype=float).ravel()],
+                        "calls": predictor.calls})
+    return answers
+
+
+def twin_probe(seed: int) -> dict:
+    """The grader's questions to a twin: synchronised states of its own, each with the moment to simulate until,
+    and the seeds of the runs. Four states of the line at a moment after a shift's break, each telling a
+    simulation from an extrapolated rate: the line refilled (every part waiting at its first station: the first
+    good part is minutes away), the line full downstream (every part at or before its last station: parts are
+    about to come out), the bottleneck down, and a line in steady flow. Built from the line's model, not from
+    a log; the products are drawn by the mix among those whose routing passes the station."""
+    params = line_model()
+    rng = stream(seed, "twin_build", "twin_probe")
+    routings, cap = params["routings"], int(params["conwip"])
+    stations = list(params["stations"])
+    load = {name: 0.0 for name in stations}
+    for product, share in params["mix"].items():
+        for station, law in params["process_times"][product].items():
+            load[station] += share * parse_distribution(law, f"process_times.{product}.{station}").mean_s
+    slowest = max(load, key=load.get)
+    day, shift = int(rng.integers(0, 5)), int(rng.integers(0, 2))
+    t_s = day * DAY_S + shift * SHIFT_S + round(float(rng.uniform(4.5, 6.0)) * 3600.0, 1)
+
+    def state(slots, down=None):
+        """A synchronised state from (station, status) slots, one part each, in FIFO order."""
+        parts = []
+        for number, (station, status) in enumerate(slots):
+            visiting = [product for product in routings if station in routings[product]]
+            shares = np.array([params["mix"][product] for product in visiting], dtype=float)
+            product = visiting[int(rng.choice(len(visiting), p=shares / shares.sum()))]
+            since_s = t_s if status == "processing" else t_s - 60.0 * (len(slots) - number)
+            parts.append({"part_id": 1000 + number, "product": product, "station": station, "status": status,
+                          "since_s": since_s})
+        busy = {part["station"] for part in parts if part["status"] == "processing"}
+        table = {name: {"state": "running" if name in busy else "starved", "since_s": t_s - 120.0}
+                 for name in stations}
+        if down is not None:
+            table[down] = {"state": "down", "since_s": t_s - 600.0}
+            for part in parts:
+                if part["station"] == down and part["status"] == "processing":
+                    part["since_s"] = t_s - 700.0
+        return {"t_s": t_s, "done": int(rng.integers(100, 160)), "stations": table, "parts": parts}
+
+    first, last = routings[next(iter(routings))][0], routings[next(iter(routings))][-1]
+    last_room = 1 + int(params["stations"][last]["buffer"] or cap)
+    at_last = [(last, "processing")] + [(last, "queued")] * (min(cap, last_room) - 1)
+    before_last = [(routings[product][-2], "queued") for product in routings][: cap - len(at_last)]
+    before_last += [(first, "queued")] * (cap - len(at_last) - len(before_last))
+    steady = [(first, "processing"), (slowest, "processing"), (slowest, "queued"), (slowest, "queued"),
+              (last, "processing"), (last, "queued")]
+    cases = [
+        {"case": "refilled", "sync": state([(first, "processing")] + [(first, "queued")] * (cap - 1)),
+         "until_s": t_s + 300.0},
+        {"case": "full_downstream", "sync": state(at_last + before_last), "until_s": t_s + 480.0},
+        {"case": "bottleneck_down",
+         "sync": state([(first, "processing"), (first, "queued"), (slowest, "processing")]
+                       + [(slowest, "queued")] * (cap - 3), down=slowest),
+         "until_s": t_s + 1200.0},
+        {"case": "steady", "sync": state((steady + [(first, "queued")] * cap)[:cap]), "until_s": t_s + 3600.0},
+    ]
+    return {"params": params, "cases": cases,
+            "seeds": [int(value) for value in rng.choice(10**6, TWIN_PROBE_RUNS, replace=False)]}
+
+
+def probe_twin(run_twin: Callable) -> list[dict]:
+    """`run_twin(params, sync, until_s=..., seed=...)` on each of the grader's states and seeds: plain data."""
+    probe = graded_input("twin_probe", practice=lambda: twin_probe(learner_seed()))
+    answers = []
+    for case in probe["cases"]:
+        outputs = [_number(run_twin(probe["params"], case["sync"], until_s=float(case["until_s"]), seed=int(seed)))
+                   for seed in probe["seeds"]]
+        answers.append({"case": case["case"], "outputs": outputs})
+    return answers
 
 
 def archive_schema(conn) -> list[dict]:

@@ -4,13 +4,18 @@
 `imperfections.Imperfections`, the same objects as the live stream, so memory stays bounded) and writes
 into a temporary directory that is renamed into place at the end: a crash never leaves half a dataset.
 
-Files (``.parquet`` or ``.csv``): ``readings`` (what a subscriber receives, in arrival order),
+The scenario acts on the line too (its physical faults slow a station, scrap parts, stop it for repair),
+so the MES tables of a fault scenario differ from the normal run's from the fault's start on.
+
+Files (``.parquet`` or ``.csv``): ``readings`` (what a subscriber receives, in arrival order; without
+the ``seq`` column when the scenario's export has no sequence counter),
 ``readings_truth`` (every sample taken, its true value and defect label), ``events`` (MES), ``states``,
 ``setpoints``, ``faults`` (ground-truth fault windows), ``sensors`` (metadata); then ``DATACARD.md`` and
 ``manifest.json`` (sha256 of every file). The same arguments give byte-identical files: Parquet is
 written without timestamps, and nothing in the card or the manifest depends on the machine or the date.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -35,10 +40,12 @@ _MARK = "factorylab_dataset"
 _TS = pa.timestamp("ms", tz="UTC")
 
 
-def write_dataset(*, plant=None, scenario=None, seed: int, hours: float, out_dir, fmt: str = "parquet") -> Path:
+def write_dataset(*, plant=None, scenario=None, seed: int, hours: float, out_dir, fmt: str = "parquet",
+                  sequence_counter: bool | None = None) -> Path:
     """Record `hours` of the plant under `scenario` (name, path, Scenario or None for "normal") into `out_dir`.
 
-    Refuses a non-empty `out_dir` that is not a previous dataset; a previous dataset is replaced.
+    `sequence_counter`: write the readings' `seq` column (None: as the scenario's export says, by default
+    yes). Refuses a non-empty `out_dir` that is not a previous dataset; a previous dataset is replaced.
     Returns the dataset's directory.
     """
     from simulators.line import simulate
@@ -51,6 +58,7 @@ def write_dataset(*, plant=None, scenario=None, seed: int, hours: float, out_dir
     hours = float(hours)
     plant = load_plant(None) if plant is None else plant
     scenario = as_scenario(scenario, plant)
+    with_seq = scenario.export.sequence_counter if sequence_counter is None else bool(sequence_counter)
     out = Path(out_dir)
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -58,11 +66,11 @@ def write_dataset(*, plant=None, scenario=None, seed: int, hours: float, out_dir
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     try:
-        run = simulate(plant, hours=hours, seed=seed)
-        rows = _write_readings(partial, plant, scenario, seed, run, fmt)
+        run = simulate(plant, hours=hours, seed=seed, scenario=scenario)
+        rows = _write_readings(partial, plant, scenario, seed, run, fmt, with_seq)
         rows.update(_write_logs(partial, plant, scenario, seed, run, fmt))
-        _write_card(partial, plant, scenario, seed, hours, out.name, fmt, rows)
-        _write_manifest(partial, plant, scenario, seed, hours, fmt, rows)
+        _write_card(partial, plant, scenario, seed, hours, out.name, fmt, rows, with_seq)
+        _write_manifest(partial, plant, scenario, seed, hours, fmt, rows, with_seq)
         _swap_in(partial, out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -151,13 +159,14 @@ READINGS_SCHEMA = pa.schema(
     [("timestamp", _TS), ("seq", pa.int64()), ("site", _DICT), ("area", _DICT), ("line", _DICT),
      ("machine", _DICT), ("sensor", _DICT), ("value", pa.float64()), ("unit", _DICT), ("quality", _DICT)]
 )
+READINGS_WITHOUT_SEQ_SCHEMA = READINGS_SCHEMA.remove(READINGS_SCHEMA.get_field_index("seq"))
 TRUTH_SCHEMA = pa.schema(
     [("timestamp", _TS), ("seq", pa.int64()), ("machine", _DICT), ("sensor", _DICT),
      ("true_value", pa.float64()), ("defect", _DICT)]
 )
 
 
-def _write_readings(folder: Path, plant, scenario, seed: int, run, fmt: str) -> dict[str, int]:
+def _write_readings(folder: Path, plant, scenario, seed: int, run, fmt: str, with_seq: bool) -> dict[str, int]:
     infos = plant_sensors(plant)
     machines = list(dict.fromkeys(info.machine for info in infos))
     sensors = list(dict.fromkeys(info.name for info in infos))
@@ -169,13 +178,13 @@ def _write_readings(folder: Path, plant, scenario, seed: int, run, fmt: str) -> 
 
     def readings_table(batch) -> pa.Table:
         zeros = np.zeros(len(batch), dtype=np.int32)
-        return pa.table(
-            [pa.array(_epoch_ms(plant, batch.timestamp_s), _TS), pa.array(batch.seq), _labels(zeros, [loc.site]),
-             _labels(zeros, [loc.area]), _labels(zeros, [loc.line]), _labels(machine_of[batch.sensor], machines),
-             _labels(sensor_of[batch.sensor], sensors), pa.array(batch.value),
-             _labels(unit_of[batch.sensor], units), _labels(batch.quality, QUALITIES)],
-            schema=READINGS_SCHEMA,
-        )
+        columns = [pa.array(_epoch_ms(plant, batch.timestamp_s), _TS), pa.array(batch.seq), _labels(zeros, [loc.site]),
+                   _labels(zeros, [loc.area]), _labels(zeros, [loc.line]), _labels(machine_of[batch.sensor], machines),
+                   _labels(sensor_of[batch.sensor], sensors), pa.array(batch.value),
+                   _labels(unit_of[batch.sensor], units), _labels(batch.quality, QUALITIES)]
+        if not with_seq:
+            return pa.table(columns[:1] + columns[2:], schema=READINGS_WITHOUT_SEQ_SCHEMA)
+        return pa.table(columns, schema=READINGS_SCHEMA)
 
     def truth_table(batch) -> pa.Table:
         return pa.table(
@@ -187,12 +196,13 @@ def _write_readings(folder: Path, plant, scenario, seed: int, run, fmt: str) -> 
 
     physics = PlantSensors(plant, seed, scenario)
     network = Imperfections(plant, seed, scenario)
-    readings = _TableWriter(folder / f"readings.{fmt}", READINGS_SCHEMA, fmt)
+    readings = _TableWriter(folder / f"readings.{fmt}", READINGS_SCHEMA if with_seq else READINGS_WITHOUT_SEQ_SCHEMA,
+                            fmt)
     truth = _TableWriter(folder / f"readings_truth.{fmt}", TRUTH_SCHEMA, fmt)
     t0 = 0.0
     while t0 < run.horizon_s:
         t1 = min(t0 + WINDOW_S, run.horizon_s)
-        observed, true = network.apply(physics.window(t0, t1, run.state_log, run.setpoints))
+        observed, true = network.apply(physics.window(t0, t1, run.state_log, run.setpoints, run.renewals, run.events))
         readings.write(readings_table(observed))
         truth.write(truth_table(true))
         t0 = t1
@@ -233,6 +243,7 @@ def _write_logs(folder: Path, plant, scenario, seed: int, run, fmt: str) -> dict
         }),
     }
     windows = [w for w in scenario.fault_windows(seed) if w.start_s < run.horizon_s]
+    kinds = {(station.name, spec.name): spec.kind for station in plant.stations.values() for spec in station.sensors}
     tables["faults"] = pa.table({
         "fault_id": pa.array([w.fault_id for w in windows], pa.string()),
         "kind": pa.array([w.kind for w in windows], pa.string()),
@@ -244,30 +255,43 @@ def _write_logs(folder: Path, plant, scenario, seed: int, run, fmt: str) -> dict
         "end_s": pa.array([w.end_s for w in windows], pa.float64()),
         "magnitude": pa.array([w.magnitude for w in windows], pa.float64()),
         "description": pa.array([w.description for w in windows], pa.string()),
+        "signature": pa.array([w.signature({s: kinds[(w.machine, s)] for s in w.sensors}) for w in windows],
+                              pa.string()),
+        "develop_s": pa.array([w.develop_s for w in windows], pa.float64()),
+        "speed_factor": pa.array([w.speed_factor for w in windows], pa.float64()),
+        "scrap_rate": pa.array([w.scrap_rate for w in windows], pa.float64()),
+        "repair_end": ts([w.end_s + w.repair_s for w in windows]),
+        "repair_end_s": pa.array([w.end_s + w.repair_s for w in windows], pa.float64()),
+        "line_effect": pa.array([w.effect for w in windows], pa.string()),
     })
     meta = sensor_metadata(plant)
     tables["sensors"] = pa.table({key: [m[key] for m in meta] for key in meta[0]} if meta else {"topic": []})
     return {name: _write_table(folder / f"{name}.{fmt}", table, fmt) for name, table in tables.items()}
 
 
-def _command(plant, scenario, seed: int, hours: float, out_name: str, fmt: str) -> str:
-    from simulators.plantfile import default_plant_path
+def _command(plant, scenario, seed: int, hours: float, out_name: str, fmt: str, with_seq: bool) -> str:
+    from simulators.plantfile import bundled_plant_name
 
     parts = ["factorylab plant dataset"]
-    if Path(plant.source).resolve() != default_plant_path():
-        parts.append(f"--plant {Path(plant.source).name}")
+    bundled_plant = bundled_plant_name(plant)
+    if bundled_plant != "default":
+        parts.append(f"--plant {bundled_plant or Path(plant.source).name}")
     bundled = scenario.source.startswith("scenarios/")
     parts += [f"--scenario {scenario.name if bundled else Path(scenario.source).name}", f"--seed {seed}",
               f"--hours {hours:g}", f"--out {out_name}", f"--format {fmt}"]
+    if with_seq != scenario.export.sequence_counter:
+        parts.append("--seq" if with_seq else "--no-seq")
     return " ".join(parts)
 
 
 _COLUMNS = {
     "readings": [
         ("timestamp", "UTC, ms", "sample time as the sensor's clock reports it (jitter and clock jumps included)"),
-        ("seq", "count", "the sensor's sample counter: a gap is a lost sample, a repeat a duplicate"),
+        ("seq", "count", "the sensor's sample counter: a gap is a lost sample, a repeat a duplicate (absent from "
+         "an export without a sequence counter)"),
         ("site, area, line, machine, sensor", "", "where the sensor is (its MQTT topic levels)"),
-        ("value", "see unit", "reported value (noise, drift, spikes, stuck values, out-of-range values)"),
+        ("value", "see unit", "reported value (noise, drift, spikes, stuck values, out-of-range values), rounded "
+         "to the sensor's resolution"),
         ("unit", "", "the sensor's unit"),
         ("quality", "", "good, or bad when the sensor flags its value itself"),
     ],
@@ -286,13 +310,20 @@ _COLUMNS = {
     "faults": [("fault_id, kind, machine, sensors", "", "the injected fault and the sensors it shows on"),
                ("start, end", "UTC ms", "the fault's window [start, end)"),
                ("start_s, end_s", "s from start", "same window in simulation seconds"),
-               ("magnitude, description", "", "kind-specific size, and what happens")],
+               ("magnitude, description", "", "kind-specific size, and what happens"),
+               ("signature", "", "sensor:up / sensor:down for each sensor the fault moves, and which way"),
+               ("develop_s", "s", "how long its signature takes to grow to full size from the start (0: at once)"),
+               ("speed_factor, scrap_rate", "", "the station's speed x speed_factor, and scrap_rate more scrap, "
+                "while the fault is active"),
+               ("repair_end, repair_end_s", "UTC ms; s from start", "the station is down for repair from end to "
+                "repair_end (reason: the fault's kind)"),
+               ("line_effect", "", "the same consequences on the line, in words")],
     "sensors": [("topic, site, area, line, machine, sensor", "", "where the sensor is"),
                 ("kind, unit, low, high, period_s", "", "what it measures, valid range, sampling period (s)")],
 }
 
 
-def _write_card(folder, plant, scenario, seed, hours, out_name, fmt, rows) -> None:
+def _write_card(folder, plant, scenario, seed, hours, out_name, fmt, rows, with_seq) -> None:
     lines = [
         f"# Dataset: {plant.name}, scenario {scenario.name}, seed {seed}",
         "",
@@ -304,7 +335,7 @@ def _write_card(folder, plant, scenario, seed, hours, out_name, fmt, rows) -> No
         "Every value comes from a seeded simulation: the command below regenerates these files byte for byte.",
         "",
         "```",
-        _command(plant, scenario, seed, hours, out_name, fmt),
+        _command(plant, scenario, seed, hours, out_name, fmt, with_seq),
         "```",
         "",
         "## Files",
@@ -329,16 +360,32 @@ def _write_card(folder, plant, scenario, seed, hours, out_name, fmt, rows) -> No
         "",
     ]
     lines += [f"- `{key}`: {value:g}" for key, value in scenario.rates.as_dict().items()]
+    lines += ["", "## Export", "",
+              f"- sequence counter (`seq` column): {'yes' if with_seq else 'no'}",
+              "- clock steps (reported timestamps move by `step_s` from `at`): "
+              + (", ".join(f"{step_s:+g} s at {at_s / 3600.0:g} h" for at_s, step_s in scenario.clock_steps(seed))
+                 or "none"),
+              "", "## Operating regimes", "",
+              "- the hall's temperature around each sensor's ambient (°C): " + ", ".join(
+                  f"{key} {value:g}" for key, value in dataclasses.asdict(plant.regimes.ambient).items()),
+              "- product plan (shares released by weekday; other days: the products' mix): " + (
+                  "; ".join(f"{day} " + ", ".join(f"{product} {share:g}" for product, share in shares.items())
+                            for day, shares in plant.regimes.product_plan.items()) or "none"),
+              "", "## Sensors", "",
+              "| machine | sensor | kind | unit | range | period (s) | resolution |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {info.machine} | {info.name} | {info.kind} | {info.unit} | [{info.low:g}, {info.high:g}] | "
+              f"{info.period_s:g} | {info.resolution:g} |" for info in plant_sensors(plant)]
     (folder / "DATACARD.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _write_manifest(folder, plant, scenario, seed, hours, fmt, rows) -> None:
+def _write_manifest(folder, plant, scenario, seed, hours, fmt, rows, with_seq) -> None:
     files = {}
     for path in sorted(folder.iterdir()):
         with path.open("rb") as stream:
             files[path.name] = hashlib.file_digest(stream, "sha256").hexdigest()
     manifest = {
         _MARK: 1, "plant": plant.name, "scenario": scenario.name, "seed": seed, "hours": hours, "format": fmt,
-        "rows": rows, "files": files,
+        "sequence_counter": with_seq, "rows": rows, "files": files,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

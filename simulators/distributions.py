@@ -11,13 +11,17 @@ A distribution is written in the plant file as a small mapping, all times in sec
 Sampling takes the generator as an argument (from `simulators.seeding.stream`), never global state.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from statistics import NormalDist
 from types import MappingProxyType
 
 import numpy as np
 
 from simulators.errors import PlantFileError
+
+FASTEST_QUANTILE = 0.05  # the "fastest" cycle of a law without a minimum: one cycle in twenty is this fast
 
 # The parameters each kind takes, all required, all in seconds.
 PARAMETERS = {
@@ -46,6 +50,44 @@ class Distribution:
         if self.kind == "triangular":
             return (p["min_s"] + p["mode_s"] + p["max_s"]) / 3.0
         return p["mean_s"]
+
+    @property
+    def fastest_s(self) -> float:
+        """The fastest time this law produces in normal running: its minimum where it has one (constant,
+        triangular with min_s > 0), else its 5th percentile (one cycle in twenty is this fast or faster).
+
+        It is the default ideal cycle time of OEE (`simulators/kpis.py`): a machine's "theoretical fastest"
+        cycle, the Vorne/JIPM standard, where a plant file declares none."""
+        p = self.params
+        if self.kind == "constant":
+            return p["value_s"]
+        if self.kind == "triangular" and p["min_s"] > 0:
+            return p["min_s"]
+        return self.quantile_s(FASTEST_QUANTILE)
+
+    def quantile_s(self, q: float) -> float:
+        """The time below which a share `q` of the draws fall (a normal is the law truncated to > 0)."""
+        p = self.params
+        if self.kind == "constant":
+            return p["value_s"]
+        if self.kind == "exponential":
+            return -p["mean_s"] * math.log1p(-q)
+        if self.kind == "normal":
+            law = NormalDist(p["mean_s"], p["sd_s"]) if p["sd_s"] > 0 else None
+            if law is None:
+                return p["mean_s"]
+            below_zero = law.cdf(0.0)
+            return law.inv_cdf(below_zero + q * (1.0 - below_zero))
+        if self.kind == "lognormal":
+            sigma2 = math.log1p((p["sd_s"] / p["mean_s"]) ** 2)
+            if sigma2 == 0:
+                return p["mean_s"]
+            return math.exp(math.log(p["mean_s"]) - sigma2 / 2.0 + math.sqrt(sigma2) * NormalDist().inv_cdf(q))
+        low, mode, high = p["min_s"], p["mode_s"], p["max_s"]
+        split = (mode - low) / (high - low)
+        if q <= split:
+            return low + math.sqrt(q * (high - low) * (mode - low))
+        return high - math.sqrt((1.0 - q) * (high - low) * (high - mode))
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         """Draw one value (size=None) or an array of `size` values from `rng`."""

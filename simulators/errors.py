@@ -27,3 +27,7 @@ class CommandError(SimulatorError):
 
 class DatasetError(SimulatorError):
     """A dataset cannot be written where asked (a foreign non-empty folder, a bad format or duration)."""
+
+
+class UsageError(SimulatorError):
+    """A command-line value is out of range for the command (e.g. a warm-up as long as the run)."""

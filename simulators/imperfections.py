@@ -6,11 +6,15 @@ order) plus a ground-truth row for every sample the sensor took, with the defect
 ================  =====================================================================  =====================
 label             what happens to the message                                            rate (field)
 ================  =====================================================================  =====================
-(every sample)    Gaussian noise, sd ``noise_fraction`` × span; sensor clock error,       always (not a label:
-                  sd ``jitter_s`` on the reported timestamp                              true_value shows it)
+(every sample)    Gaussian noise, sd ``noise_fraction`` × span, correlated over           always (not a label:
+                  ``noise_correlation_s`` (AR(1), 0: white), plus an oscillation of      true_value shows it)
+                  amplitude ``oscillation_fraction`` × span and period
+                  ``oscillation_period_s`` (a hunting control loop; 0: none); sensor
+                  clock error, sd ``jitter_s`` on the reported timestamp
 ``drift``         a slow calibration drift, ``drift_per_hour`` × span per hour since      per sensor,
                   t=0, sign drawn per sensor; labels its otherwise clean samples          ``drift_sensor_fraction``
-``spike``         value moved by ±20–50 % of the span                                    ``spike_rate``
+``spike``         value moved by ±``spike_min_fraction``–``spike_max_fraction`` of the   ``spike_rate``
+                  span (20–50 %)
 ``out_of_range``  value 10–100 % of the span beyond the valid range, quality "bad"       ``out_of_range_rate``
 ``dropout``       the message is lost                                                    ``dropout_rate``
 ``duplicate``     the message arrives twice (the copy up to 2 s later)                   ``duplicate_rate``
@@ -25,6 +29,11 @@ label             what happens to the message                                   
 
 Rates are per sample unless noted. A sample carries one label: episodes (stuck, gap, outage) take
 precedence, and per-sample defects are drawn as mutually exclusive outcomes of one uniform draw.
+
+Then what the export does, on every message: values are rounded to the sensor's ``resolution`` (plant
+file; 0: not rounded), as a historian stores them, and the reported timestamps follow the scenario's clock
+steps (``export.clock_steps``: from each step on, timestamps move by its ``step_s``, so a step back repeats
+an hour of timestamps with other values). Neither is a label: `readings_truth` keeps the true time.
 
 Determinism does not depend on how the run is cut into windows: draws come in blocks of `BLOCK` samples
 per sensor, from ``stream(seed, "imperfections", machine, sensor, str(block))``, indexed by ``seq``.
@@ -60,9 +69,14 @@ class ImperfectionRates:
     """How often each defect happens (defaults: a plausible factory network); a scenario may override any."""
 
     noise_fraction: float = 0.005  # noise sd as a fraction of the sensor's span (high - low)
+    noise_correlation_s: float = 0.0  # time constant of the noise's correlation (AR(1)); 0: white noise
+    oscillation_fraction: float = 0.0  # amplitude of a periodic oscillation, fraction of span; 0: none
+    oscillation_period_s: float = 600.0
     jitter_s: float = 0.005  # sd of the sensor clock's error on every timestamp, seconds
     drift_sensor_fraction: float = 0.1  # probability that a sensor drifts
     drift_per_hour: float = 0.001  # drift of a drifting sensor, fraction of span per hour
+    spike_min_fraction: float = 0.2  # a spike moves the value by this to spike_max_fraction of the span
+    spike_max_fraction: float = 0.5
     spike_rate: float = 0.001
     out_of_range_rate: float = 0.0005
     dropout_rate: float = 0.002
@@ -96,8 +110,11 @@ class ImperfectionRates:
         rates = cls(**{key: float(value) for key, value in mapping.items()})
         if sum(rates.outcome_rates()) > 1:
             raise ScenarioError(f"{where}: the per-sample rates add up to more than 1")
+        if rates.oscillation_fraction and not rates.oscillation_period_s:
+            raise ScenarioError(f"{where}.oscillation_period_s: must be > 0 for an oscillation, got 0")
         for low, high in (("late_min_s", "late_max_s"), ("clock_jump_min_s", "clock_jump_max_s"),
-                          ("stuck_min_s", "stuck_max_s"), ("gap_min_s", "gap_max_s")):
+                          ("stuck_min_s", "stuck_max_s"), ("gap_min_s", "gap_max_s"),
+                          ("spike_min_fraction", "spike_max_fraction")):
             if getattr(rates, low) > getattr(rates, high):
                 raise ScenarioError(f"{where}.{low}: must be <= {high}, got {getattr(rates, low)}")
         return rates
@@ -140,6 +157,19 @@ class Truth:
         return len(self.t_s)
 
 
+def _ar1(innovations: np.ndarray, keep: float, previous: float) -> np.ndarray:
+    """y[n] = keep * y[n-1] + sqrt(1 - keep^2) * innovations[n], from y[-1] = previous: unit-variance noise
+    correlated over samples. Computed as a prefix scan (log2(n) vector passes, each adding the terms `step`
+    samples back), so a window of an hour costs a dozen numpy operations, not a Python loop per sample."""
+    total = innovations * math.sqrt(1.0 - keep * keep)
+    step, weight = 1, keep
+    while step < len(total) and weight > 0.0:
+        shifted = total[:-step] * weight
+        total[step:] += shifted
+        step, weight = step * 2, weight * weight
+    return total + previous * keep ** np.arange(1, len(total) + 1)
+
+
 def _empty_observed() -> Observed:
     return Observed(np.empty(0), np.empty(0), np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0),
                     np.empty(0, np.int8))
@@ -158,6 +188,7 @@ class Imperfections:
 
     def __init__(self, plant, seed: int, scenario=None, rates: ImperfectionRates | None = None):
         # Imported here: scenarios.py needs ImperfectionRates from this module.
+        from simulators.faults import SENSOR_FAULTS
         from simulators.scenarios import as_scenario
         from simulators.sensors import plant_sensors
 
@@ -165,8 +196,14 @@ class Imperfections:
         self.sensors = plant_sensors(plant)
         scenario = as_scenario(scenario, plant)
         self.rates = rates if rates is not None else scenario.rates
+        self._clock_steps = scenario.clock_steps(seed)
+        self._noise_state: dict[int, float] = {}  # the last correlated noise value of each sensor
+        self._oscillation_phase = {}  # a phase per sensor: the control loops of a plant do not hunt in step
+        for info in self.sensors if self.rates.oscillation_fraction else ():
+            rng = stream(seed, "imperfections", info.machine, info.name, "oscillation")
+            self._oscillation_phase[info.index] = float(rng.uniform(0.0, 2.0 * math.pi))
         self._edges = np.cumsum(self.rates.outcome_rates())
-        windows = [w for w in scenario.fault_windows(seed) if w.kind in ("sensor_stuck", "network_outage")]
+        windows = [w for w in scenario.fault_windows(seed) if w.kind in SENSOR_FAULTS]
         self._faults = {
             info.index: [w for w in windows if w.machine == info.machine and info.name in w.sensors]
             for info in self.sensors
@@ -223,11 +260,31 @@ class Imperfections:
         held, self._held = self._held, _empty_observed()
         return held
 
+    def _noise(self, info, noise: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The sensor's noise in its unit: the standard normal draws, correlated and oscillating as the rates say."""
+        rates = self.rates
+        span = info.high - info.low
+        if rates.noise_correlation_s:
+            keep = math.exp(-info.period_s / rates.noise_correlation_s)
+            previous = self._noise_state.get(info.index)
+            if previous is None:  # a stationary start: the first sample is a plain unit normal
+                previous, noise = float(noise[0]), noise[1:]
+                noise = np.concatenate([[previous], _ar1(noise, keep, previous)])
+            else:
+                noise = _ar1(noise, keep, previous)
+            self._noise_state[info.index] = float(noise[-1])
+        value = noise * (rates.noise_fraction * span)
+        if rates.oscillation_fraction:
+            phase = self._oscillation_phase[info.index]
+            angle = 2 * np.pi * t / rates.oscillation_period_s + phase
+            value = value + rates.oscillation_fraction * span * np.sin(angle)
+        return value
+
     def _sensor(self, info, t, seq, true):
         rates, n = self.rates, len(t)
         span = info.high - info.low
         noise, jitter, u, a, b = self._draws(info, int(seq[0]), int(seq[-1]) + 1)
-        clean = true + noise * (rates.noise_fraction * span) + self._drift_per_s[info.index] * t
+        clean = true + self._noise(info, noise, t) + self._drift_per_s[info.index] * t
         value = clean.copy()
         defect = np.full(n, DEFECT_CODE["drift" if self._drift_per_s[info.index] else "ok"], dtype=np.int8)
         episode, held_values = self._episodes(info, t, clean, u, a)
@@ -237,7 +294,8 @@ class Imperfections:
             defect[outcome == k] = DEFECT_CODE[name]
         sign = np.where(b < 0.5, -1.0, 1.0)
         spike = outcome == _OUTCOMES.index("spike")
-        value[spike] += sign[spike] * (0.2 + 0.3 * a[spike]) * span
+        low, high = rates.spike_min_fraction, rates.spike_max_fraction
+        value[spike] += sign[spike] * (low + (high - low) * a[spike]) * span
         oor = outcome == _OUTCOMES.index("out_of_range")
         beyond = (0.1 + 0.9 * a[oor]) * span
         value[oor] = np.where(sign[oor] > 0, info.high + beyond, info.low - beyond)
@@ -278,6 +336,11 @@ class Imperfections:
                 else:
                     lost[hit] = True
         self._last_value[info.index] = float(clean[-1])
+        if info.resolution:  # as the historian stores it; a rounded multiple of 0.1 printed as 0.1, not 0.1000…02
+            decimals = max(0, -math.floor(math.log10(info.resolution))) + 6
+            value = np.round(np.round(value / info.resolution) * info.resolution, decimals)
+        for at_s, step_s in self._clock_steps:
+            timestamp = np.where(t >= at_s, timestamp + step_s, timestamp)
 
         copies = np.where(lost, 0, np.where(defect == DEFECT_CODE["duplicate"], 2, 1))
         rows = np.repeat(np.arange(n), copies)

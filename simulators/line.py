@@ -1,30 +1,36 @@
 """The production line as a SimPy model: stations, buffers, breakdowns, shifts, release and commands.
 
 How a part flows: the release (open arrivals or CONWIP cards) puts it into the input buffer of the
-first station of its product's routing; each station takes parts from its buffer in FIFO order,
-processes them (the process time is drawn for the product and divided by the station's speed), may
-scrap them, then puts them into the next station's buffer. When that buffer is full the station keeps
-the part and shows `blocked` until there is room (blocking after service). A part leaves after the last
-step of its routing (`part_completed`) or when scrapped; under CONWIP its card then releases a new part.
+first station of its product's routing; each station takes parts from its buffer in FIFO order and
+hands each to the first of its servers (machines) to be free; the machine processes it (the process
+time is drawn for the product and divided by the station's speed), may scrap it, then puts it into the
+next station's buffer. When that buffer is full the machine keeps the part and shows `blocked` until
+there is room (blocking after service). A part leaves after the last step of its routing
+(`part_completed`) or when scrapped; under CONWIP its card then releases a new part. A station has one
+machine of its own name unless the plant file gives it `servers: n` (machines <station>_1 … _n).
 
-What a station shows, in order of precedence: `planned_stop` (outside shifts or in a break, from the
-calendar), `down` (a breakdown or a maintenance stop), else what it is doing: `running` (it holds a part
-to process), `starved` (its buffer is empty) or `blocked`. Processing and the time-to-failure clock both
-pause while a station is stopped or down and resume where they were; repairs run on calendar time.
-Several state changes may share one `t_s` (e.g. a part arriving the instant a station frees); the last
-one holds.
+What a machine shows, in order of precedence: `planned_stop` (outside shifts or in a break, from the
+calendar), `down` (a breakdown, a maintenance stop or a fault's repair), else what it is doing:
+`running` (it holds a part to process), `starved` (its buffer is empty) or `blocked`. Processing and the
+time-to-failure clock both pause while a machine is stopped or down and resume where they were; repairs
+run on calendar time. The time to failure is the machine's life, drawn when it is renewed (see
+`_Machine`): its breakdown hazard grows with the up time since. Several state changes may share one
+`t_s` (e.g. a part arriving the instant a machine frees); the last one holds.
 
 Every record (StateChange, MesEvent, SetpointChange) is appended to the line's logs and passed to the
-listener the moment it happens. Random streams, one per purpose so that changing one station does not
-shift another's numbers: ("line", "release"), ("line", "mix"), ("line", station, "process", product),
-("line", station, "scrap"), ("line", station, "breakdowns"), ("line", station, "repairs").
+listener the moment it happens; renewals go to `renewals` only. Random streams, one per purpose so that
+changing one station does not shift another's numbers: ("line", "release"), ("line", "mix"),
+("line", station, "process", product), ("line", station, "scrap"), ("line", machine, "breakdowns"),
+("line", machine, "repairs"). A scenario's faults change no draw: a run under a fault is the normal
+run until the fault starts.
 """
 
 import bisect
+import gc
 import math
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 
 import numpy as np
@@ -32,8 +38,9 @@ import simpy
 
 from simulators.distributions import Distribution
 from simulators.errors import CommandError
-from simulators.plantfile import Plant, Station
-from simulators.records import MesEvent, SetpointChange, StateChange
+from simulators.faults import SENSOR_FAULTS, FaultWindow
+from simulators.plantfile import DAY_S, WEEKDAYS, Plant, Station
+from simulators.records import MesEvent, Renewal, SetpointChange, StateChange
 from simulators.seeding import stream
 
 SPEED_RANGE = (0.5, 1.5)  # speed factors a command may set
@@ -41,6 +48,7 @@ CONWIP_RANGE = (1, 200)  # WIP caps a command may set
 BUFFER_RANGE = (1, 1000)  # buffer capacities a command may set
 MAX_MAINTENANCE_S = 8 * 3600.0  # the longest maintenance stop a command may order
 DRAW_BLOCK = 512  # values drawn per call to numpy: one draw at a time would cost more than the event
+MAX_SCRAP_RATE = 0.99  # a station's own scrap rate plus its faults' stays below certain scrap
 
 Listener = Callable[[StateChange | MesEvent | SetpointChange], None]
 
@@ -68,7 +76,7 @@ class _Part:
     def __init__(self, part_id: int, product: str, steps: tuple, released_s: float):
         self.id = part_id
         self.product = product
-        self.steps = steps  # the station names of its routing
+        self.steps = steps  # the input buffers of the stations of its routing
         self.step = 0  # index in steps of the station it is at or heading to
         self.released_s = released_s
 
@@ -78,22 +86,23 @@ class _Buffer:
 
     A put that finds no room queues the part behind the others and returns an event that fires once
     the part is in (upstream stations wait on it, shown blocked); a put that fits returns None so the
-    caller does not yield. Shrinking the capacity keeps the parts already there.
+    caller does not yield. Shrinking the capacity keeps the parts already there. The station's idle
+    servers wait in `getters`, first idle first served (the servers' loop, `_Machine.run`, appends its
+    event there and does the common case of `put` itself).
     """
 
-    __slots__ = ("_env", "capacity", "getter", "items", "putters")
+    __slots__ = ("_env", "capacity", "getters", "items", "putters")
 
     def __init__(self, env: simpy.Environment, capacity: float):
         self._env = env
         self.capacity = capacity
         self.items: deque[_Part] = deque()
         self.putters: deque[tuple[simpy.Event, _Part]] = deque()
-        self.getter: simpy.Event | None = None  # the station waiting for work, if it is
+        self.getters: deque[simpy.Event] = deque()  # the station's servers waiting for work
 
     def put(self, part: _Part) -> simpy.Event | None:
-        if self.getter is not None:  # the station is idle: hand the part straight over
-            getter, self.getter = self.getter, None
-            getter.succeed(part)
+        if self.getters:  # a server is idle: hand the part straight over
+            self.getters.popleft().succeed(part)
             return None
         if not self.putters and len(self.items) < self.capacity:
             self.items.append(part)
@@ -101,10 +110,6 @@ class _Buffer:
         admitted = self._env.event()
         self.putters.append((admitted, part))
         return admitted
-
-    def wait(self) -> simpy.Event:
-        self.getter = self._env.event()
-        return self.getter
 
     def admit(self) -> None:
         """Move waiting parts in while there is room (after a take, or when the capacity grows)."""
@@ -115,36 +120,70 @@ class _Buffer:
 
 
 class _Station:
-    """One station's SimPy processes and its state; the Line owns the records and the routing."""
+    """What a station's servers share: the input buffer, the speed, the scrap rate, the random draws, and the
+    physical faults slowing it down or spoiling its parts."""
 
     def __init__(self, line: "Line", spec: Station, seed: int):
-        self.line = line
-        self.env = line.env
         self.name = spec.name
-        self.speed = spec.speed
-        self.scrap_rate = spec.scrap_rate
-        self.buffer = _Buffer(self.env, math.inf if spec.input_buffer is None else spec.input_buffer)
-        self.activity = "starved"  # what it does when it is not stopped: running / starved / blocked
-        self.planned: str | None = None  # reason of the planned stop in progress ("off_shift" / "break")
-        self.down: dict[str, None] = {}  # reasons it is down, oldest first ("breakdown", "maintenance")
-        self.available = True
-        self.up: simpy.Event | None = None  # fires when it becomes available again
-        self.pausable: list[simpy.Process] = []  # processes counting time that a stop must pause
-        self.shown: tuple[str, str | None] | None = None  # the last recorded (state, reason)
+        self.spec = spec
+        self.buffer = _Buffer(line.env, math.inf if spec.input_buffer is None else spec.input_buffer)
+        self.speed = spec.speed  # the speed setpoint
+        self.faults: list[FaultWindow] = []  # the physical faults active now
+        self.rate = spec.speed  # the speed it works at: the setpoint slowed by its faults
+        self.scrap_rate = spec.scrap_rate  # its own, plus its faults'
         self.process_time = {
             product.name: _distribution_draws(step.time, stream(seed, "line", self.name, "process", product.name))
             for product in line.plant.products.values()
             for step in product.routing
             if step.station == self.name
         }
-        scrap_rng = stream(seed, "line", self.name, "scrap")
-        self.scrap_draw = _draws(scrap_rng.random)
-        if spec.breakdowns is not None:
-            failure_rng = stream(seed, "line", self.name, "breakdowns")
-            repair_rng = stream(seed, "line", self.name, "repairs")
-            mtbf_s, mttr_s = spec.breakdowns.mtbf_hours * 3600.0, spec.breakdowns.mttr_hours * 3600.0
-            self.time_to_failure = _draws(lambda n: failure_rng.exponential(mtbf_s, n))
+        self.scrap_draw = _draws(stream(seed, "line", self.name, "scrap").random)
+        self.machines = [_Machine(line, self, machine, seed) for machine in spec.machines]
+
+    def update(self) -> None:
+        """Recompute the working speed and the scrap rate from the setpoint and the active faults."""
+        self.rate = self.speed * math.prod(fault.speed_factor for fault in self.faults)
+        self.scrap_rate = min(MAX_SCRAP_RATE, self.spec.scrap_rate + sum(fault.scrap_rate for fault in self.faults))
+
+
+class _Machine:
+    """One server of a station: its SimPy processes and its state; the Line owns the records and the routing.
+
+    Wear: the machine is renewed (as good as new) at t=0 and whenever it comes back from a down state
+    (repair, maintenance, a fault's repair); at each renewal it draws its life, the up time it will last
+    before breaking down (Weibull, `Breakdowns.wear_shape`), and the line logs a `Renewal` the sensors read.
+    """
+
+    __slots__ = ("activity", "available", "down", "env", "life_s", "line", "lives", "name", "planned",
+                 "renewals", "shown", "station", "time_to_repair", "timed", "up")
+
+    def __init__(self, line: "Line", station: _Station, name: str, seed: int):
+        self.line = line
+        self.env = line.env
+        self.station = station
+        self.name = name
+        self.activity = "starved"  # what it does when it is not stopped: running / starved / blocked
+        self.planned: str | None = None  # reason of the planned stop in progress ("off_shift" / "break")
+        self.down: dict[str, int] = {}  # reasons it is down, oldest first, with how many stops hold each
+        self.available = True
+        self.up: simpy.Event | None = None  # fires when it becomes available again
+        # Its processes a stop pauses: each is timing work (a part, up time to failure) exactly when it waits
+        # on a Timeout (a repair's runs while the machine is down, when no stop can begin).
+        self.timed: list[simpy.Process] = []
+        self.shown: tuple[str, str | None] | None = None  # the last recorded (state, reason)
+        self.renewals = 0
+        self.lives = None
+        breakdowns = station.spec.breakdowns
+        if breakdowns is not None:
+            failure_rng = stream(seed, "line", name, "breakdowns")
+            repair_rng = stream(seed, "line", name, "repairs")
+            shape, scale_s = breakdowns.wear_shape, breakdowns.scale_hours * 3600.0
+            mttr_s = breakdowns.mttr_hours * 3600.0
+            # weibull(1) draws the very numbers exponential() does: a plant with wear_shape 1 is memoryless.
+            self.lives = _draws(lambda n: failure_rng.weibull(shape, n) * scale_s)
             self.time_to_repair = _draws(lambda n: repair_rng.exponential(mttr_s, n))
+        self.life_s = next(self.lives) if self.lives is not None else math.nan
+        line.renewals.append(Renewal(0.0, name, self.life_s))
 
     # --- processes ---
 
@@ -152,55 +191,88 @@ class _Station:
         """Take, process, pass on, forever.
 
         This loop is most of the line's cost, so everything it reads that does not change while it
-        runs (the station's own process, its buffer's deque, its draws, bound methods) is a local, and
-        the two records it writes for every part (started, finished) are built here, not in a call.
+        runs (its buffer's deques, the draws, bound methods) is a local, and the records it writes for
+        every part (its activity, started, finished) are built here, not in calls; so is the common case
+        of passing the part on (`_Buffer.put`).
         """
-        line, buffer, name, env = self.line, self.buffer, self.name, self.env
-        items, pausable, stations = buffer.items, self.pausable, line.stations
-        process_time, scrap_draw, scrap_rate = self.process_time, self.scrap_draw, self.scrap_rate
-        part_event, timeout, log_event = line.record_part_event, env.timeout, line.events.append
-        process = env.active_process  # this generator's own process, the one a stop interrupts
+        station, line, env, name = self.station, self.line, self.env, self.name
+        buffer = station.buffer
+        items, getters = buffer.items, buffer.getters
+        process_time, scrap_draw = station.process_time, station.scrap_draw
+        log_event, log_state, listener = line.events.append, line.state_log.append, line.listener
+        timeout, event, new = env.timeout, env.event, _new_record
+        self.timed.append(env.active_process)
         while True:
             if items:
                 part = items.popleft()
                 if buffer.putters:
                     buffer.admit()
             else:
-                self.set_activity("starved")
-                part = yield buffer.wait()
+                if self.activity != "starved":
+                    self.activity = "starved"
+                    if self.available:  # it shows its activity, which has just changed
+                        self.shown = _STARVED
+                        change = new(StateChange, (env.now, name, "starved", None))
+                        log_state(change)
+                        if listener is not None:
+                            listener(change)
+                getter = event()
+                getters.append(getter)
+                part = yield getter
+            part_id, product = part.id, part.product
+            now = env.now
             if self.activity != "running":
-                self.set_activity("running")
-            duration_s = next(process_time[part.product]) / self.speed
-            while not self.available:
-                yield self.up
-            start_s = env.now
-            event = _new_record(MesEvent, (start_s, "part_started", name, part.id, part.product, None))
-            log_event(event)
-            if line.listener is not None:
-                line.listener(event)
+                self.activity = "running"
+                if self.available:
+                    self.shown = _RUNNING
+                    change = new(StateChange, (now, name, "running", None))
+                    log_state(change)
+                    if listener is not None:
+                        listener(change)
+            duration_s = next(process_time[product]) / station.rate
+            if not self.available:
+                while not self.available:
+                    yield self.up
+                now = env.now
+            record = new(MesEvent, (now, "part_started", name, part_id, product, None))
+            log_event(record)
+            if listener is not None:
+                listener(record)
             # The common case inline (one timeout); a stop during it hands the rest over to work().
-            pausable.append(process)
             try:
                 yield timeout(duration_s)
-                pausable.remove(process)
             except simpy.Interrupt:
-                yield from self.work(duration_s - (env.now - start_s))
-            event = _new_record(MesEvent, (env.now, "part_finished", name, part.id, part.product, None))
-            log_event(event)
-            if line.listener is not None:
-                line.listener(event)
+                yield from self.work(duration_s - (env.now - now))
+            now = env.now
+            record = new(MesEvent, (now, "part_finished", name, part_id, product, None))
+            log_event(record)
+            if listener is not None:
+                listener(record)
+            scrap_rate = station.scrap_rate
             if scrap_rate and next(scrap_draw) < scrap_rate:
-                part_event("part_scrapped", name, part)
+                line.record_part_event("part_scrapped", name, part)
                 line.part_left(part, completed=False)
                 continue
             part.step = step = part.step + 1
             steps = part.steps
             if step == len(steps):
-                part_event("part_completed", name, part)
-                line.part_left(part, completed=True)
+                record = new(MesEvent, (now, "part_completed", name, part_id, product, None))
+                log_event(record)
+                if listener is not None:
+                    listener(record)
+                line.wip -= 1
+                line.completed += 1
+                if line.wip_cap is not None and line.wip < line.wip_cap:
+                    line._fill_conwip()
                 continue
-            admitted = stations[steps[step]].buffer.put(part)
-            if admitted is not None:
+            downstream = steps[step]
+            if downstream.getters:  # a server is idle there: hand the part straight over
+                downstream.getters.popleft().succeed(part)
+            elif not downstream.putters and len(downstream.items) < downstream.capacity:
+                downstream.items.append(part)
+            else:
+                admitted = event()
+                downstream.putters.append((admitted, part))
                 self.set_activity("blocked")
                 yield admitted
 
@@ -211,28 +283,45 @@ class _Station:
         while remaining_s > 0.0:
             while not self.available:
                 yield self.up
-            process = env.active_process
-            self.pausable.append(process)
             start_s = env.now
             try:
                 yield env.timeout(remaining_s)
             except simpy.Interrupt:
                 remaining_s -= env.now - start_s
                 continue
-            self.pausable.remove(process)
             return
 
     def failures(self):
-        """Fail after an exponential working time, stay down an exponential repair time, again."""
+        """Break down once up for the life drawn at the last renewal, stay down an exponential repair time,
+        again. A renewal while it waits (a maintenance) gives it a new life."""
+        env = self.env
+        self.timed.append(env.active_process)
         while True:
-            yield from self.work(next(self.time_to_failure))
+            seen, remaining_s = self.renewals, self.life_s
+            while remaining_s > 0.0:
+                while not self.available:
+                    yield self.up
+                if self.renewals != seen:
+                    seen, remaining_s = self.renewals, self.life_s
+                start_s = env.now
+                try:
+                    yield env.timeout(remaining_s)
+                except simpy.Interrupt:
+                    remaining_s -= env.now - start_s
+                    continue
+                remaining_s = 0.0
             self.add_down("breakdown")
-            yield self.env.timeout(next(self.time_to_repair))
+            yield env.timeout(next(self.time_to_repair))
             self.remove_down("breakdown")
 
-    def maintenance(self, duration_s: float):
+    def stop(self, reason: str, duration_s: float) -> None:
+        """Down from now for `reason` during `duration_s` (a maintenance, a fault's repair), then renewed."""
+        self.add_down(reason)
+        self.env.process(self._restart_after(reason, duration_s))
+
+    def _restart_after(self, reason: str, duration_s: float):
         yield self.env.timeout(duration_s)
-        self.remove_down("maintenance")
+        self.remove_down(reason)
 
     # --- state ---
 
@@ -247,13 +336,19 @@ class _Station:
         self.update_availability()
 
     def add_down(self, reason: str) -> None:
-        self.down[reason] = None
+        self.down[reason] = self.down.get(reason, 0) + 1
         self.line.record(MesEvent(self.env.now, "downtime_started", self.name, None, None, reason))
         self.update_availability()
 
     def remove_down(self, reason: str) -> None:
-        del self.down[reason]
+        self.down[reason] -= 1
+        if not self.down[reason]:
+            del self.down[reason]
         self.line.record(MesEvent(self.env.now, "downtime_ended", self.name, None, None, reason))
+        if not self.down:  # back from every stop: as good as new
+            self.renewals += 1
+            self.life_s = next(self.lives) if self.lives is not None else math.nan
+            self.line.renewals.append(Renewal(self.env.now, self.name, self.life_s))
         self.update_availability()
 
     def update_availability(self) -> None:
@@ -264,9 +359,10 @@ class _Station:
                 self.up.succeed()
             else:
                 self.up = self.env.event()
-                for process in self.pausable:
-                    process.interrupt()
-                self.pausable.clear()
+                for process in self.timed:
+                    target = process.target  # the active process's is the timeout that has just woken it
+                    if type(target) is simpy.Timeout and not target.processed:
+                        process.interrupt()
         self.refresh()
 
     def refresh(self) -> None:
@@ -290,14 +386,20 @@ class _Station:
             line.listener(change)
 
 
-class Line:
-    """The running line: build it on an environment, then drive it with `env.run(until=...)`.
+_STARVED, _RUNNING = ("starved", None), ("running", None)
 
-    `state_log`, `events` and `setpoints` grow as the simulation runs; commands (set_conwip, set_speed,
-    set_buffer, maintenance_stop) apply at `env.now` and may be given between runs or from a process.
+
+class Line:
+    """The running line: build it on an environment, then drive it with `run_until(t_s)` (or `env.run`).
+
+    `state_log`, `events`, `setpoints` and `renewals` grow as the simulation runs; commands (set_conwip,
+    set_speed, set_buffer, maintenance_stop) apply at `env.now` and may be given between runs or from a
+    process. A scenario's physical faults act on their station while active (slower, more scrap) and stop it
+    for their repair when they end (`faults.py`).
     """
 
-    def __init__(self, env: simpy.Environment, plant: Plant, seed: int, *, listener: Listener | None = None):
+    def __init__(self, env: simpy.Environment, plant: Plant, seed: int, *, listener: Listener | None = None,
+                 scenario=None):
         self.env = env
         self.plant = plant
         self.seed = seed
@@ -305,16 +407,26 @@ class Line:
         self.state_log: list[StateChange] = []
         self.events: list[MesEvent] = []
         self.setpoints: list[SetpointChange] = []
+        self.renewals: list[Renewal] = []
         self.stations = {name: _Station(self, spec, seed) for name, spec in plant.stations.items()}
+        self.machines = {machine.name: machine for station in self.stations.values() for machine in station.machines}
         self.wip = 0
         self.completed = 0
         self.scrapped = 0
         self.wip_cap = plant.release.wip_cap
         self._last_part_id = 0
-        self._products = list(plant.products.values())
-        self._mix_cumulative = np.cumsum([product.mix for product in self._products]).tolist()
+        products = list(plant.products.values())
+        self._product_names = [product.name for product in products]
+        # the cumulative shares a uniform draw picks a product from (None: one product, nothing to draw)
+        self._mix_cumulative = np.cumsum([p.mix for p in products]).tolist() if len(products) > 1 else None
+        self._plan = {
+            day: np.cumsum([shares[product.name] for product in products]).tolist()
+            for day, shares in plant.regimes.product_plan.items()
+        }
+        midnight = plant.start.replace(hour=0, minute=0, second=0, microsecond=0)
+        self._day0_s, self._weekday0 = (plant.start - midnight).total_seconds(), plant.start.weekday()
         self._mix_draw = _draws(stream(seed, "line", "mix").random)
-        self._routings = {p.name: tuple(step.station for step in p.routing) for p in self._products}
+        self._routings = {p.name: tuple(self.stations[step.station].buffer for step in p.routing) for p in products}
 
         for name, station in self.stations.items():
             self.record(SetpointChange(0.0, name, "speed", station.speed))
@@ -326,25 +438,45 @@ class Line:
         stops = plant.calendar.iter_stops() if plant.calendar is not None else iter(())
         first_stop = next(stops, None)
         if first_stop is not None and first_stop[0] <= 0.0:
-            for station in self.stations.values():
-                station.planned = first_stop[2]
-                station.available = False
-                station.up = env.event()
+            for machine in self.machines.values():
+                machine.planned = first_stop[2]
+                machine.available = False
+                machine.up = env.event()
         if self.wip_cap is not None:
             self._fill_conwip()
         for station in self.stations.values():
-            if station.buffer.items:
-                station.activity = "running"
-            station.refresh()  # every station's state at t=0
+            for machine, _ in zip(station.machines, station.buffer.items, strict=False):
+                machine.activity = "running"  # the first parts in the buffer go to its first servers
+            for machine in station.machines:
+                machine.refresh()  # every machine's state at t=0
 
         if first_stop is not None:
             env.process(self._calendar(first_stop, stops))
         if plant.release.policy == "open":
             env.process(self._arrivals())
-        for station, spec in zip(self.stations.values(), plant.stations.values(), strict=True):
-            env.process(station.run())
-            if spec.breakdowns is not None:
-                env.process(station.failures())
+        for machine in self.machines.values():
+            env.process(machine.run())
+            if machine.lives is not None:
+                env.process(machine.failures())
+        if scenario is not None:
+            from simulators.scenarios import as_scenario
+
+            for window in as_scenario(scenario, plant).fault_windows(seed):
+                if window.kind not in SENSOR_FAULTS:
+                    env.process(self._fault(window))
+
+    def run_until(self, t_s: float) -> None:
+        """Advance the simulation to `t_s`, with Python's cyclic garbage collector paused meanwhile.
+
+        The records the line keeps hold no reference cycles, so collecting while they pile up finds nothing
+        and only walks them over and over: a third of a long run's time (benchmarks/bench_line.py)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.env.run(until=t_s)
+        finally:
+            if collecting:
+                gc.enable()
 
     # --- commands ---
 
@@ -364,6 +496,7 @@ class Line:
         if isinstance(factor, bool) or not isinstance(factor, int | float) or not low <= factor <= high:
             raise CommandError(f"speed: {station}: must be a number in [{low}, {high}], got {factor!r}")
         target.speed = float(factor)
+        target.update()
         self.record(SetpointChange(self.env.now, station, "speed", float(factor)))
 
     def set_buffer(self, station: str, capacity: int) -> None:
@@ -375,8 +508,9 @@ class Line:
         target.buffer.admit()
 
     def maintenance_stop(self, station: str, duration_s: float) -> None:
-        """Stop a station for maintenance: it shows `down` (reason "maintenance") for `duration_s`."""
-        target = self._station(station)
+        """Stop a station (all its servers) or one machine for maintenance: it shows `down` (reason
+        "maintenance") for `duration_s`, then is as good as new (its wear renewed)."""
+        targets = [self.machines[station]] if station in self.machines else self._station(station).machines
         if (
             isinstance(duration_s, bool)
             or not isinstance(duration_s, int | float)
@@ -385,10 +519,10 @@ class Line:
             raise CommandError(
                 f"maintenance: {station}: duration_s must be in (0, {MAX_MAINTENANCE_S:g}], got {duration_s!r}"
             )
-        if "maintenance" in target.down:
+        if any("maintenance" in machine.down for machine in targets):
             raise CommandError(f"maintenance: {station}: a maintenance stop is already in progress")
-        target.add_down("maintenance")
-        self.env.process(target.maintenance(float(duration_s)))
+        for machine in targets:
+            machine.stop("maintenance", float(duration_s))
 
     def snapshot(self) -> dict:
         """The line's state now, as plain JSON-able values (for a dashboard or a twin's sync)."""
@@ -397,7 +531,7 @@ class Line:
             "wip": self.wip,
             "completed": self.completed,
             "scrapped": self.scrapped,
-            "states": {name: station.shown[0] for name, station in self.stations.items()},
+            "states": {name: machine.shown[0] for name, machine in self.machines.items()},
             "buffers": {
                 name: {
                     "level": len(station.buffer.items),
@@ -409,7 +543,7 @@ class Line:
             "speeds": {name: station.speed for name, station in self.stations.items()},
         }
 
-    # --- release and records ---
+    # --- release, faults and records ---
 
     def _arrivals(self):
         interarrival = _distribution_draws(self.plant.release.interarrival, stream(self.seed, "line", "release"))
@@ -422,17 +556,25 @@ class Line:
             self._release()
 
     def _release(self) -> None:
-        product = self._products[0]
-        if len(self._products) > 1:
-            share = next(self._mix_draw) * self._mix_cumulative[-1]
-            product = self._products[bisect.bisect_right(self._mix_cumulative, share)]
-        self._last_part_id += 1
-        steps = self._routings[product.name]
-        part = _Part(self._last_part_id, product.name, steps, self.env.now)
+        """Release one part (a few per SimPy event under CONWIP, so its record is built here, not in a call)."""
+        product = self._product_names[0]
+        if self._mix_cumulative is not None:
+            cumulative = self._mix_cumulative
+            if self._plan:
+                day = int((self._day0_s + self.env.now) // DAY_S)
+                cumulative = self._plan.get(WEEKDAYS[(self._weekday0 + day) % 7], cumulative)
+            product = self._product_names[bisect.bisect_right(cumulative, next(self._mix_draw) * cumulative[-1])]
+        self._last_part_id = part_id = self._last_part_id + 1
+        steps = self._routings[product]
+        now = self.env.now
+        part = _Part(part_id, product, steps, now)
         self.wip += 1
-        self.record_part_event("part_released", None, part)
+        event = _new_record(MesEvent, (now, "part_released", None, part_id, product, None))
+        self.events.append(event)
+        if self.listener is not None:
+            self.listener(event)
         # A part that finds the first buffer full waits in the queue behind it, still part of the WIP.
-        self.stations[steps[0]].buffer.put(part)
+        steps[0].put(part)
 
     def part_left(self, part: _Part, *, completed: bool) -> None:
         self.wip -= 1
@@ -450,13 +592,27 @@ class Line:
             start_s, end_s, reason = stop
             if start_s > env.now:
                 yield env.timeout(start_s - env.now)
-            for station in self.stations.values():
-                station.set_planned(reason)
+            for machine in self.machines.values():
+                machine.set_planned(reason)
             yield env.timeout(end_s - env.now)
             stop = next(stops, None)
             if stop is None or stop[0] > end_s:
-                for station in self.stations.values():
-                    station.set_planned(None)
+                for machine in self.machines.values():
+                    machine.set_planned(None)
+
+    def _fault(self, window: FaultWindow):
+        """A physical fault acting on its station: slower and more scrap while active, then its repair stop."""
+        env, station = self.env, self.stations[window.machine]
+        if window.start_s > env.now:
+            yield env.timeout(window.start_s - env.now)
+        station.faults.append(window)
+        station.update()
+        yield env.timeout(window.end_s - env.now)
+        station.faults.remove(window)
+        station.update()
+        if window.repair_s > 0:
+            for machine in station.machines:
+                machine.stop(window.kind, window.repair_s)
 
     def record_part_event(self, kind: str, machine: str | None, part: _Part) -> None:
         """Record a part's MES event (the hot path: a few per part and station, so kept direct)."""
@@ -491,7 +647,10 @@ def _whole(value: object, what: str, low: int, high: int) -> int:
 
 @dataclass
 class LineRun:
-    """Everything one simulation produced, with what is needed to reproduce it (plant and seed)."""
+    """Everything one simulation produced, with what is needed to reproduce it (plant and seed).
+
+    `renewals` (the machines' wear, `records.Renewal`) is what the sensors need beyond the MES logs; a run
+    built from MES logs alone leaves it empty and the sensors then wear each machine from t=0."""
 
     plant: Plant
     seed: int
@@ -499,12 +658,14 @@ class LineRun:
     state_log: list[StateChange]
     events: list[MesEvent]
     setpoints: list[SetpointChange]
+    renewals: list[Renewal] = field(default_factory=list)
 
 
-def simulate(plant: Plant, *, hours: float, seed: int) -> LineRun:
-    """Run the line alone (no commands) for `hours` of simulated time."""
+def simulate(plant: Plant, *, hours: float, seed: int, scenario=None) -> LineRun:
+    """Run the line alone (no commands) for `hours` of simulated time, under `scenario`'s physical faults
+    (None: none, as under "normal")."""
     env = simpy.Environment()
-    line = Line(env, plant, seed)
+    line = Line(env, plant, seed, scenario=scenario)
     horizon_s = hours * 3600.0
-    env.run(until=horizon_s)
-    return LineRun(plant, seed, horizon_s, line.state_log, line.events, line.setpoints)
+    line.run_until(horizon_s)
+    return LineRun(plant, seed, horizon_s, line.state_log, line.events, line.setpoints, line.renewals)

@@ -1,20 +1,50 @@
 """Read and check a plant file (YAML, schema `factorylab/plant/v1`) into frozen dataclasses.
 
-The plant file is the single description of the virtual plant: its stations, buffers, breakdowns,
-sensors, products and routings, release policy and shift calendar. Everything downstream (the SimPy
-line, the sensors, the live stream, the labs) reads the `Plant` built here, never the YAML itself.
+The plant file is the single description of the virtual plant: its stations (and their parallel servers),
+buffers, breakdowns, sensors, products and routings, release policy, shift calendar and operating regimes.
+Everything downstream (the SimPy line, the sensors, the live stream, the labs) reads the `Plant` built here,
+never the YAML itself.
 Checks are strict: an unknown key, a missing field or a value out of range raises `PlantFileError`
 naming the file, the field path and what is allowed. The bundled `plants/default.yaml` documents the
 schema by example.
 
 Calendar times ("06:00") are clock times in UTC, the time zone of `start`.
+
+Optional keys, each with a default that keeps a plant file written without it working as before:
+
+=====================================  ========================================================================
+key                                    meaning (default)
+=====================================  ========================================================================
+``stations.<st>.servers``              identical machines sharing the station's one input buffer (1). With 2 or
+                                       more, each is a machine of its own named ``<st>_1``, ``<st>_2``…: its own
+                                       states, breakdowns and copy of the station's sensors.
+``stations.<st>.breakdowns.wear_shape``  Weibull shape k of the working time to failure, >= 1 (2.0): the
+                                       breakdown hazard grows as ``wear^(k-1)`` since the last repair or
+                                       maintenance, which renews the machine; k = 1 is the memoryless
+                                       exponential law. The mean stays ``mtbf_hours`` whatever k.
+``stations.<st>.sensors.<s>.period_s`` the sensor's own sample period, 1 s to 300 s (``sensor_period_s``)
+``stations.<st>.sensors.<s>.resolution``  the step its values are reported in, as a historian rounds them
+                                       (0: not rounded)
+``products.<p>.routing[i].ideal_s``    the step's ideal (fastest) cycle time in seconds, the standard cycle of
+                                       OEE (`simulators/kpis.py`); default: the time law's minimum (constant,
+                                       triangular) or else its 5th percentile, the best cycle a normal run shows
+``products.<p>.routing[i].load``       how hard the product works the station, relative to nominal (1.0): it
+                                       scales the running power load, heating and vibration of its sensors
+``regimes.ambient``                    the hall's temperature around each sensor's ``ambient_c``:
+                                       ``day_night_c`` (half the day-night swing, warmest at 15:00),
+                                       ``weekend_c`` (offset on Saturdays and Sundays, heating off),
+                                       ``day_to_day_sd_c`` (the weather: a day-to-day random shift, correlated
+                                       from one day to the next) — all 0 by default
+``regimes.product_plan``               the product mix by weekday (``mon: {bracket: 0.8, housing: 0.2}``);
+                                       days not listed release the products' ``mix``
+=====================================  ========================================================================
 """
 
 import itertools
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +64,10 @@ NAME_PATTERN = re.compile(r"[a-z0-9_]+")
 # Mixes may be written with a few decimals (0.333...); their sum must be 1 to this tolerance.
 MIX_TOLERANCE = 1e-6
 DAY_S = 86400.0
+SENSOR_PERIOD_RANGE_S = (1.0, 300.0)  # a sensor's own sample period: from 1 s to 5 min
+DEFAULT_WEAR_SHAPE = 2.0  # Weibull shape of the time to failure: a hazard growing linearly with wear
+MAX_SERVERS = 20
+AMBIENT_KEYS = ("day_night_c", "weekend_c", "day_to_day_sd_c")
 
 
 @dataclass(frozen=True)
@@ -53,14 +87,23 @@ class SensorSpec:
     low: float
     high: float
     params: Mapping[str, float]
+    period_s: float | None = None  # its own sample period; None: the plant's sensor_period_s
+    resolution: float = 0.0  # reported values are multiples of it (0: not rounded)
 
 
 @dataclass(frozen=True)
 class Breakdowns:
-    """Exponential time between failures (counted in working time) and exponential time to repair."""
+    """Weibull working time to failure (shape `wear_shape`, mean `mtbf_hours`, counted in up time since the
+    machine was last renewed by a repair or a maintenance) and exponential time to repair."""
 
     mtbf_hours: float
     mttr_hours: float
+    wear_shape: float = DEFAULT_WEAR_SHAPE
+
+    @property
+    def scale_hours(self) -> float:
+        """The Weibull scale: the up time by which 63 % of the machines have failed."""
+        return self.mtbf_hours / math.gamma(1.0 + 1.0 / self.wear_shape)
 
 
 @dataclass(frozen=True)
@@ -72,12 +115,26 @@ class Station:
     breakdowns: Breakdowns | None
     scrap_rate: float  # probability that a part processed here is scrapped
     sensors: tuple[SensorSpec, ...]
+    servers: int = 1  # identical machines sharing the input buffer
+
+    @property
+    def machines(self) -> tuple[str, ...]:
+        """The names of its machines: the station's own name for one server, else <name>_1, <name>_2…"""
+        return (self.name,) if self.servers == 1 else tuple(f"{self.name}_{k}" for k in range(1, self.servers + 1))
 
 
 @dataclass(frozen=True)
 class RouteStep:
     station: str
     time: Distribution
+    ideal_s: float | None = None  # the ideal (fastest) cycle; None: derived from `time` (see `ideal_cycle_s`)
+    load: float = 1.0  # how hard the product works the station (scales its sensors' running signals)
+
+    @property
+    def ideal_cycle_s(self) -> float:
+        """The step's ideal cycle time at nominal speed: `ideal_s` if declared, else the time law's fastest
+        (its minimum, or its 5th percentile where it has none)."""
+        return self.ideal_s if self.ideal_s is not None else self.time.fastest_s
 
 
 @dataclass(frozen=True)
@@ -197,6 +254,24 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class Ambient:
+    """The hall's temperature around each sensor's ambient_c (°C): day and night, weekends, the weather."""
+
+    day_night_c: float = 0.0
+    weekend_c: float = 0.0
+    day_to_day_sd_c: float = 0.0
+
+
+@dataclass(frozen=True)
+class Regimes:
+    """Operating regimes that move the sensors' levels from one day to the next."""
+
+    ambient: Ambient = field(default_factory=Ambient)
+    # weekday -> product -> share of the parts released that day (days not listed: the products' mix)
+    product_plan: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
 class Plant:
     name: str
     location: Location
@@ -207,16 +282,39 @@ class Plant:
     sensor_period_s: float
     start: datetime  # wall-clock time (UTC) of simulation t=0
     source: str  # the file it was read from, or "<dict>"
+    regimes: Regimes = field(default_factory=Regimes)
+
+    def machine_station(self) -> dict[str, str]:
+        """Every machine of the line, in line order, with the station it belongs to."""
+        return {machine: station.name for station in self.stations.values() for machine in station.machines}
 
 
 def default_plant_path() -> Path:
     """The bundled demo plant, a two-product machining line."""
-    return Path(__file__).resolve().parent / "plants" / "default.yaml"
+    return bundled_plants_dir() / "default.yaml"
+
+
+def bundled_plants_dir() -> Path:
+    """Where the bundled plant files live: default (the demo line), realistic (the same line seen through a
+    real plant's sensor network and regimes), mm1 (a textbook queue)."""
+    return Path(__file__).resolve().parent / "plants"
+
+
+def bundled_plant_name(plant: "Plant") -> str | None:
+    """The bundled plant `plant` was read from ("default", "realistic"…), or None for any other source."""
+    source = Path(plant.source)
+    if source.suffix == ".yaml" and source.resolve().parent == bundled_plants_dir():
+        return source.stem
+    return None
 
 
 def load_plant(path: str | Path | None = None) -> Plant:
-    """Read and check a plant file; None reads the bundled default plant."""
+    """Read and check a plant file; None reads the bundled default plant, and a bare name without a suffix
+    ("realistic") the bundled plant of that name."""
     path = default_plant_path() if path is None else Path(path)
+    bundled = bundled_plants_dir() / f"{path}.yaml"
+    if not path.suffix and path.parent == Path(".") and not path.exists() and bundled.is_file():
+        path = bundled
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -234,7 +332,7 @@ def parse_plant(data: dict, source: str = "<dict>") -> Plant:
         data,
         source,
         required=("schema", "name", "location", "stations", "products", "release"),
-        optional=("sensor_period_s", "start", "calendar"),
+        optional=("sensor_period_s", "start", "calendar", "regimes"),
     )
     if root["schema"] != SCHEMA:
         raise PlantFileError(f"{source}: schema: must be {SCHEMA!r}, got {root['schema']!r}")
@@ -248,7 +346,8 @@ def parse_plant(data: dict, source: str = "<dict>") -> Plant:
     calendar = None
     if root.get("calendar") is not None:
         calendar = _calendar(root["calendar"], f"{source}: calendar", start)
-    plant = Plant(name, location, stations, products, release, calendar, period, start, source)
+    regimes = _regimes(root.get("regimes") or {}, f"{source}: regimes", products)
+    plant = Plant(name, location, stations, products, release, calendar, period, start, source, regimes)
     # The sensors' physics parameters are the sensor model's business; it checks them against its own table.
     from simulators.sensors import check_plant_sensors
 
@@ -275,20 +374,26 @@ def _stations(data: object, where: str) -> dict[str, Station]:
             body,
             here,
             required=(),
-            optional=("description", "input_buffer", "speed", "breakdowns", "scrap_rate", "sensors"),
+            optional=("description", "input_buffer", "speed", "breakdowns", "scrap_rate", "sensors", "servers"),
         )
         buffer = fields.get("input_buffer")
         if buffer is not None:
             buffer = _integer(buffer, f"{here}.input_buffer", low=1, what="an integer >= 1 or null (unlimited)")
         breakdowns = None
         if fields.get("breakdowns") is not None:
-            spec = _keys(fields["breakdowns"], f"{here}.breakdowns", required=("mtbf_hours", "mttr_hours"))
+            spec = _keys(fields["breakdowns"], f"{here}.breakdowns", required=("mtbf_hours", "mttr_hours"),
+                         optional=("wear_shape",))
             breakdowns = Breakdowns(
                 *(
                     _number(spec[key], f"{here}.breakdowns.{key}", low=0.0, low_open=True)
                     for key in ("mtbf_hours", "mttr_hours")
-                )
+                ),
+                _number(spec.get("wear_shape", DEFAULT_WEAR_SHAPE), f"{here}.breakdowns.wear_shape", low=1.0,
+                        high=10.0, high_open=False),
             )
+        servers = _integer(fields.get("servers", 1), f"{here}.servers", low=1, what=f"an integer in [1, {MAX_SERVERS}]")
+        if servers > MAX_SERVERS:
+            raise PlantFileError(f"{here}.servers: must be an integer in [1, {MAX_SERVERS}], got {servers}")
         stations[name] = Station(
             name=name,
             description=_text(fields.get("description", ""), f"{here}.description", empty_ok=True),
@@ -297,7 +402,13 @@ def _stations(data: object, where: str) -> dict[str, Station]:
             breakdowns=breakdowns,
             scrap_rate=_number(fields.get("scrap_rate", 0.0), f"{here}.scrap_rate", low=0.0, high=1.0),
             sensors=_sensors(fields.get("sensors") or {}, f"{here}.sensors"),
+            servers=servers,
         )
+    machines = [machine for station in stations.values() for machine in station.machines]
+    for machine in machines:
+        if machines.count(machine) > 1:
+            raise PlantFileError(f"{where}: two machines are named {machine!r} (a station with servers: n names its "
+                                 "machines <station>_1 … <station>_n); rename a station")
     return stations
 
 
@@ -308,7 +419,7 @@ def _sensors(data: object, where: str) -> tuple[SensorSpec, ...]:
     for name, body in data.items():
         here = f"{where}.{name}"
         _identifier(name, f"{where}: sensor name {name!r}")
-        fields = _keys(body, here, required=("kind", "unit", "range"), optional=("params",))
+        fields = _keys(body, here, required=("kind", "unit", "range"), optional=("params", "period_s", "resolution"))
         if fields["kind"] not in SENSOR_KINDS:
             raise PlantFileError(f"{here}.kind: must be one of {', '.join(SENSOR_KINDS)}, got {fields['kind']!r}")
         span = fields["range"]
@@ -322,8 +433,17 @@ def _sensors(data: object, where: str) -> tuple[SensorSpec, ...]:
         if not isinstance(params, Mapping):
             raise PlantFileError(f"{here}.params: must be a mapping of name to number, got {params!r}")
         values = {str(key): _number(value, f"{here}.params.{key}") for key, value in params.items()}
+        period = fields.get("period_s")
+        if period is not None:
+            period = _number(period, f"{here}.period_s", low=SENSOR_PERIOD_RANGE_S[0],
+                             high=SENSOR_PERIOD_RANGE_S[1], high_open=False)
+        resolution = _number(fields.get("resolution", 0.0), f"{here}.resolution", low=0.0)
+        if resolution >= high - low:
+            raise PlantFileError(f"{here}.resolution: must be below the range's span ({high - low:g}), got "
+                                 f"{resolution:g}")
         sensors.append(
-            SensorSpec(name, fields["kind"], _text(fields["unit"], f"{here}.unit"), low, high, MappingProxyType(values))
+            SensorSpec(name, fields["kind"], _text(fields["unit"], f"{here}.unit"), low, high, MappingProxyType(values),
+                       period, resolution)
         )
     return tuple(sensors)
 
@@ -344,7 +464,7 @@ def _products(data: object, where: str, stations: dict[str, Station]) -> dict[st
         steps = []
         for index, step in enumerate(routing):
             at = f"{here}.routing[{index}]"
-            step_fields = _keys(step, at, required=("station", "time"))
+            step_fields = _keys(step, at, required=("station", "time"), optional=("ideal_s", "load"))
             station = step_fields["station"]
             if station not in stations:
                 raise PlantFileError(f"{at}.station: no station {station!r}; the stations are {', '.join(stations)}")
@@ -353,7 +473,11 @@ def _products(data: object, where: str, stations: dict[str, Station]) -> dict[st
                     f"{at}.station: {station!r} comes after {steps[-1].station!r}, but a routing must follow "
                     f"the line order ({', '.join(stations)}) and visit each station at most once"
                 )
-            steps.append(RouteStep(station, parse_distribution(step_fields["time"], f"{at}.time")))
+            ideal = step_fields.get("ideal_s")
+            if ideal is not None:
+                ideal = _number(ideal, f"{at}.ideal_s", low=0.0, low_open=True)
+            load = _number(step_fields.get("load", 1.0), f"{at}.load", low=0.0, low_open=True)
+            steps.append(RouteStep(station, parse_distribution(step_fields["time"], f"{at}.time"), ideal, load))
         products[name] = Product(name, mix, tuple(steps))
     total = sum(product.mix for product in products.values())
     if abs(total - 1.0) > MIX_TOLERANCE:
@@ -374,6 +498,36 @@ def _release(data: object, where: str) -> Release:
         f"{where}.policy: must be one of {', '.join(RELEASE_POLICIES)} "
         f"(e.g. {{policy: conwip, wip_cap: 12}}), got {policy!r}"
     )
+
+
+def _regimes(data: object, where: str, products: dict[str, Product]) -> Regimes:
+    fields = _keys(data, where, required=(), optional=("ambient", "product_plan"))
+    ambient_data = _keys(fields.get("ambient") or {}, f"{where}.ambient", required=(), optional=AMBIENT_KEYS)
+    ambient = Ambient(**{
+        key: _number(ambient_data.get(key, 0.0), f"{where}.ambient.{key}", low=0.0 if key.endswith("_sd_c") else -50.0,
+                     high=50.0, high_open=False)
+        for key in AMBIENT_KEYS
+    })
+    plan_data = fields.get("product_plan") or {}
+    if not isinstance(plan_data, Mapping):
+        raise PlantFileError(f"{where}.product_plan: must be a mapping of weekday to {{product: share}}, got "
+                             f"{plan_data!r}")
+    plan = {}
+    for day, shares in plan_data.items():
+        here = f"{where}.product_plan.{day}"
+        if day not in WEEKDAYS:
+            raise PlantFileError(f"{where}.product_plan: {day!r} is not a weekday ({', '.join(WEEKDAYS)})")
+        if not isinstance(shares, Mapping) or not shares:
+            raise PlantFileError(f"{here}: must be a mapping of product to share, got {shares!r}")
+        for product in shares:
+            if product not in products:
+                raise PlantFileError(f"{here}: no product {product!r}; the products are {', '.join(products)}")
+        values = {product: _number(shares.get(product, 0.0), f"{here}.{product}", low=0.0, high=1.0, high_open=False)
+                  for product in products}
+        if abs(sum(values.values()) - 1.0) > MIX_TOLERANCE:
+            raise PlantFileError(f"{here}: the shares must sum to 1, got {sum(values.values()):g}")
+        plan[day] = MappingProxyType(values)
+    return Regimes(ambient, MappingProxyType(plan))
 
 
 def _start(value: object, where: str) -> datetime:

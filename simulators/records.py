@@ -1,6 +1,6 @@
 """What the line reports as it runs: machine state changes and MES production events.
 
-These two records are the interface between the discrete-event line (`line.py`) and everything that
+These records are the interface between the discrete-event line (`line.py`) and everything that
 consumes it: the sensor physics (`sensors.py`), the datasets (`dataset.py`), the KPIs (`kpis.py`) and
 the live MQTT stream (`live.py`). Times are simulation seconds from the start of the run.
 
@@ -59,3 +59,13 @@ class SetpointChange(NamedTuple):
     machine: str | None
     name: str
     value: float
+
+
+class Renewal(NamedTuple):
+    """A machine is as good as new from `t_s` (its first start, the end of a repair or of a maintenance): it
+    will break down once it has been up for `life_s` more seconds, unless renewed before (NaN: it has no
+    breakdowns). No MES logs this: it is the wear the sensors show (`sensors.py`), hidden from learners."""
+
+    t_s: float
+    machine: str
+    life_s: float

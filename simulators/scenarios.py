@@ -4,24 +4,33 @@ A scenario file (bundled ones live in ``simulators/scenarios/``) reads::
 
     name: cooling_failure                 # optional; defaults to the file's stem
     description: The mill's coolant pump fails during the shift.
-    imperfections: {spike_rate: 0.002}    # optional overrides of `ImperfectionRates` (sensor defects)
+    imperfections: {spike_rate: 0.002}    # optional overrides of `ImperfectionRates` (sensor defects, noise)
+    export:                               # optional: how the readings are exported
+      sequence_counter: false             # no `seq` column in the dataset's readings (default: true)
+      clock_steps:                        # the historian's clock steps (e.g. back an hour): every reported
+        - {at_h: [2, 6], step_s: -3600}   # timestamp from at_h on moves by step_s; values stay distinct
     faults:
       - id: mill-cooling                  # unique within the scenario; the grader's key
-        kind: cooling_failure             # one of FAULT_KINDS
+        kind: cooling_failure             # one of faults.KINDS
         machine: mill                     # a station of the plant (network_outage: optional, all machines)
         sensors: [temperature]            # optional: default every sensor of the machine of the kinds
-                                          # the fault acts on (FAULT_KINDS)
+                                          # the fault moves (faults.KINDS)
         start_h: [1.0, 3.0]               # hours after t=0: a number, or [low, high] drawn from the seed
         duration_h: [1.5, 2.0]            # hours, same form
-        magnitude: 25                     # optional, kind-specific (FAULT_KINDS), default there
+        magnitude: 25                     # optional, kind-specific (faults.KINDS), default there
+        develop_h: 2.0                    # optional: its signature grows from nothing over these hours (0)
+        erratic: 0.3                      # optional: share of that development time it hides, in bursts (0)
+        speed_factor: 0.85                # optional: the station's speed x this while active (kind default)
+        scrap_rate: 0.03                  # optional: scrap probability added while active (kind default)
+        repair_h: 0.5                     # optional: down for repair when the window ends (kind default)
         buffered: false                   # network_outage only: deliver held messages when it ends
         description: ...                  # optional, copied to the ground truth
 
 Faults whose timing is a range are *per-learner variants*: `Scenario.fault_windows(seed)` draws each start
 and duration from ``stream(seed, "scenario", <fault id>)``, so a grader rebuilds a learner's ground truth
 from the learner's seed. Physical faults (cooling, bearing wear, leak, over-consumption) change the true
-signal in `sensors.py`; sensor faults (stuck, network outage) change only what is observed, in
-`imperfections.py`.
+signals in `sensors.py` and the line in `line.py` (see `faults.py` for each kind's signature and
+consequences); sensor faults (stuck, network outage) change only what is observed, in `imperfections.py`.
 """
 
 import math
@@ -32,43 +41,33 @@ from pathlib import Path
 import yaml
 
 from simulators.errors import ScenarioError
+from simulators.faults import KINDS, FaultWindow, hidden_intervals
 from simulators.imperfections import ImperfectionRates
 from simulators.seeding import stream
 
-# kind -> (sensor kinds it acts on, default magnitude, what the magnitude means)
-FAULT_KINDS: dict[str, tuple[tuple[str, ...], float, str]] = {
-    "cooling_failure": (("temperature",), 20.0, "extra °C the running machine heats up towards"),
-    "bearing_wear": (("vibration",), 6.0, "extra mm/s of vibration reached at the end of the window"),
-    "pressure_leak": (("pressure", "flow"), 0.35, "fraction of the pressure or flow lost"),
-    "energy_overconsumption": (("power",), 0.3, "fraction of extra power drawn while powered"),
-    "sensor_stuck": (("power", "temperature", "vibration", "pressure", "flow"), 0.0, "unused"),
-    "network_outage": (("power", "temperature", "vibration", "pressure", "flow"), 0.0, "unused"),
-}
-# Faults that change what the sensors report, not the physics.
-SENSOR_FAULTS = ("sensor_stuck", "network_outage")
-
-_TOP_KEYS = {"name", "description", "imperfections", "faults"}
-_FAULT_KEYS = {"id", "kind", "machine", "sensors", "start_h", "duration_h", "magnitude", "buffered", "description"}
+_TOP_KEYS = {"name", "description", "imperfections", "export", "faults"}
+_FAULT_KEYS = {"id", "kind", "machine", "sensors", "start_h", "duration_h", "magnitude", "buffered", "description",
+               "develop_h", "erratic", "speed_factor", "scrap_rate", "repair_h"}
+_EXPORT_KEYS = {"sequence_counter", "clock_steps"}
 _BUNDLED = "scenarios"
+MAX_REPAIR_H = 8.0
+MAX_CLOCK_STEP_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
-class FaultWindow:
-    """One fault as it happens in one run: the ground truth a grader compares a learner's alerts with."""
+class ClockStep:
+    """The historian's clock moves by `step_s` (negative: back) at a time drawn in `at_h` (hours)."""
 
-    fault_id: str
-    kind: str
-    machine: str
-    sensors: tuple[str, ...]
-    start_s: float
-    end_s: float
-    magnitude: float
-    buffered: bool
-    description: str
+    at_h: tuple[float, float]
+    step_s: float
 
-    def active(self, t_s):
-        """True where `t_s` (a number or a numpy array) lies in [start_s, end_s)."""
-        return (t_s >= self.start_s) & (t_s < self.end_s)
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """How readings are exported: with the sensors' sequence counter or without, and the clock's steps."""
+
+    sequence_counter: bool = True
+    clock_steps: tuple[ClockStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +82,11 @@ class FaultSpec:
     magnitude: float
     buffered: bool
     description: str
+    develop_h: float | None  # None: at once, or over the whole window for a kind that develops so
+    erratic: float
+    speed_factor: float
+    scrap_rate: float
+    repair_h: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,7 @@ class Scenario:
     source: str
     rates: ImperfectionRates
     faults: tuple[FaultSpec, ...] = field(default=())
+    export: Export = field(default=Export())
 
     def fault_windows(self, seed: int) -> tuple[FaultWindow, ...]:
         """The faults' windows for this seed (one per fault and machine it hits), ordered by start."""
@@ -106,12 +111,28 @@ class Scenario:
             )
             start_s = round(float(start_h) * 3600.0, 3)
             end_s = round(start_s + float(length_h) * 3600.0, 3)
+            if spec.develop_h is not None:
+                develop_s = min(spec.develop_h * 3600.0, end_s - start_s)
+            else:
+                develop_s = end_s - start_s if KINDS[spec.kind].develops_over_window else 0.0
+            hidden = hidden_intervals(stream(seed, "scenario", spec.fault_id, "erratic"), start_s, develop_s,
+                                      spec.erratic)
             for machine, sensors in spec.targets:
                 windows.append(
                     FaultWindow(spec.fault_id, spec.kind, machine, sensors, start_s, end_s, spec.magnitude,
-                                spec.buffered, spec.description)
+                                spec.buffered, spec.description, develop_s, hidden, spec.speed_factor,
+                                spec.scrap_rate, round(spec.repair_h * 3600.0, 3))
                 )
         return tuple(sorted(windows, key=lambda w: (w.start_s, w.fault_id, w.machine)))
+
+    def clock_steps(self, seed: int) -> tuple[tuple[float, float], ...]:
+        """(at_s, step_s) of each step of the export's clock for this seed, in time order."""
+        steps = []
+        for index, step in enumerate(self.export.clock_steps):
+            low, high = step.at_h
+            at_h = stream(seed, "scenario", "clock_step", str(index)).uniform(low, high) if high > low else low
+            steps.append((round(float(at_h) * 3600.0, 3), step.step_s))
+        return tuple(sorted(steps))
 
 
 def list_scenarios() -> list[tuple[str, str]]:
@@ -181,7 +202,33 @@ def _parse(data: dict, source: str, default_name: str, plant) -> Scenario:
     for i, fault_id in enumerate(ids):
         if fault_id in ids[:i]:
             raise ScenarioError(f"{source}: faults[{i}].id: {fault_id!r} is used twice")
-    return Scenario(name, " ".join(description.split()), source, rates, faults)
+    export = _parse_export(data.get("export") or {}, f"{source}: export")
+    return Scenario(name, " ".join(description.split()), source, rates, faults, export)
+
+
+def _parse_export(data, where: str) -> Export:
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{where}: must be a mapping with keys {', '.join(sorted(_EXPORT_KEYS))}, got {data!r}")
+    unknown = sorted(set(data) - _EXPORT_KEYS)
+    if unknown:
+        raise ScenarioError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(_EXPORT_KEYS))})")
+    counter = data.get("sequence_counter", True)
+    if not isinstance(counter, bool):
+        raise ScenarioError(f"{where}.sequence_counter: true or false, got {counter!r}")
+    steps_data = data.get("clock_steps") or []
+    if not isinstance(steps_data, list):
+        raise ScenarioError(f"{where}.clock_steps: must be a list of {{at_h, step_s}}, got {steps_data!r}")
+    steps = []
+    for index, item in enumerate(steps_data):
+        at = f"{where}.clock_steps[{index}]"
+        if not isinstance(item, dict) or set(item) != {"at_h", "step_s"}:
+            raise ScenarioError(f"{at}: must be a mapping with exactly at_h and step_s, got {item!r}")
+        step_s = item["step_s"]
+        if not _is_number(step_s) or not math.isfinite(step_s) or step_s == 0 or abs(step_s) > MAX_CLOCK_STEP_S:
+            raise ScenarioError(f"{at}.step_s: seconds, not 0, at most {MAX_CLOCK_STEP_S:g} either way (negative: "
+                                f"the clock steps back), got {step_s!r}")
+        steps.append(ClockStep(_hours(item, "at_h", at, allow_zero=True), float(step_s)))
+    return Export(counter, tuple(steps))
 
 
 def _parse_fault(item, where: str, plant) -> FaultSpec:
@@ -194,11 +241,11 @@ def _parse_fault(item, where: str, plant) -> FaultSpec:
     if not isinstance(fault_id, str) or not fault_id:
         raise ScenarioError(f"{where}.id: must be a non-empty string, got {fault_id!r}")
     kind = item.get("kind")
-    if kind not in FAULT_KINDS:
-        raise ScenarioError(f"{where}.kind: unknown fault kind {kind!r} (allowed: {', '.join(FAULT_KINDS)})")
-    sensor_kinds, default_magnitude, _ = FAULT_KINDS[kind]
-    targets = _targets(item, where, plant, kind, sensor_kinds)
-    magnitude = item.get("magnitude", default_magnitude)
+    if kind not in KINDS:
+        raise ScenarioError(f"{where}.kind: unknown fault kind {kind!r} (allowed: {', '.join(KINDS)})")
+    fault_kind = KINDS[kind]
+    targets = _targets(item, where, plant, kind, fault_kind.sensor_kinds)
+    magnitude = item.get("magnitude", fault_kind.magnitude)
     if not _is_number(magnitude) or magnitude < 0:
         raise ScenarioError(f"{where}.magnitude: must be a number >= 0, got {magnitude!r}")
     if kind in ("pressure_leak",) and magnitude > 1:
@@ -209,11 +256,39 @@ def _parse_fault(item, where: str, plant) -> FaultSpec:
     description = item.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"{where}.description: must be a string, got {description!r}")
+    physical = {"develop_h", "erratic", "speed_factor", "scrap_rate", "repair_h"} & set(item)
+    if physical and not fault_kind.physical:
+        raise ScenarioError(f"{where}.{sorted(physical)[0]}: only a physical fault develops or acts on the line; a "
+                            f"{kind} changes what is observed only")
+    develop_h = item.get("develop_h")
+    if develop_h is not None and (not _is_number(develop_h) or not 0 <= develop_h <= 24 * 366):
+        raise ScenarioError(f"{where}.develop_h: hours >= 0, got {develop_h!r}")
+    erratic = _share(item, "erratic", 0.0, where, "a share of the development time in [0, 1]")
+    if erratic and not (develop_h or fault_kind.develops_over_window):
+        raise ScenarioError(f"{where}.erratic: only a fault that develops (develop_h > 0) can come and go")
+    speed_factor = item.get("speed_factor", fault_kind.speed_factor)
+    if not _is_number(speed_factor) or not 0.1 <= speed_factor <= 1:
+        raise ScenarioError(f"{where}.speed_factor: the station's speed is multiplied by a number in [0.1, 1], got "
+                            f"{speed_factor!r}")
+    scrap_rate = _share(item, "scrap_rate", fault_kind.scrap_rate, where, "a probability added in [0, 1)")
+    if scrap_rate >= 1:
+        raise ScenarioError(f"{where}.scrap_rate: a probability added in [0, 1), got {scrap_rate!r}")
+    repair_h = item.get("repair_h", fault_kind.repair_h)
+    if not _is_number(repair_h) or not 0 <= repair_h <= MAX_REPAIR_H:
+        raise ScenarioError(f"{where}.repair_h: hours in [0, {MAX_REPAIR_H:g}], got {repair_h!r}")
     return FaultSpec(
         fault_id, kind, targets, _hours(item, "start_h", where, allow_zero=True),
         _hours(item, "duration_h", where, allow_zero=False), float(magnitude), buffered,
-        " ".join(description.split()),
+        " ".join(description.split()), None if develop_h is None else float(develop_h), erratic,
+        float(speed_factor), scrap_rate, float(repair_h),
     )
+
+
+def _share(item: dict, key: str, default: float, where: str, what: str) -> float:
+    value = item.get(key, default)
+    if not _is_number(value) or not 0 <= value <= 1:
+        raise ScenarioError(f"{where}.{key}: {what}, got {value!r}")
+    return float(value)
 
 
 def _targets(item: dict, where: str, plant, kind: str, sensor_kinds: tuple[str, ...]):

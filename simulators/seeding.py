@@ -8,12 +8,16 @@ other part of the plant draws: the same seed keeps giving the same bytes for wha
 import os
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
-def stream(seed: int, *names: str) -> np.random.Generator:
+def stream(seed: int, *names: str) -> "np.random.Generator":
     """Return the generator for the stream `names` (e.g. ``("sensors", "press1", "temperature")``)."""
+    import numpy as np  # here, not at the top: the command line reads DEFAULT_SEED without paying for numpy
+
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     key = [zlib.crc32(name.encode("utf-8")) for name in names]

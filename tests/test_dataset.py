@@ -71,9 +71,17 @@ def test_the_fault_table_holds_the_scenarios_ground_truth(recorded):
     assert len(faults) == 1
     fault = faults[0]
     assert (fault["fault_id"], fault["kind"], fault["machine"], fault["sensors"]) == (
-        "cnc-cooling", "cooling_failure", "cnc", "spindle_temperature")
+        "cnc-cooling", "cooling_failure", "cnc", "spindle_temperature,coolant_pressure")
     assert 3600.0 <= fault["start_s"] < fault["end_s"]
     assert fault["description"]
+    # which signals move and which way, and what the fault does to the line
+    assert fault["signature"] == "spindle_temperature:up,coolant_pressure:down"
+    assert (fault["speed_factor"], fault["scrap_rate"]) == (0.85, 0.03)
+    assert fault["repair_end_s"] == pytest.approx(fault["end_s"] + 1800)
+    assert fault["line_effect"] == "speed x0.85; scrap +3.0%; down 0.5 h for repair after the fault (cooling_failure)"
+    states = pq.read_table(recorded / "states.parquet").to_pandas()
+    repair = states[(states.machine == "cnc") & (states.reason == "cooling_failure")]
+    assert len(repair) <= 1 and (repair.empty or repair.t_s.iloc[0] == pytest.approx(fault["end_s"]))
 
 
 def test_the_same_seed_gives_byte_identical_files_and_another_seed_does_not(tmp_path, recorded):

@@ -82,3 +82,23 @@ def test_bad_distribution_is_refused_naming_file_field_and_allowed_values(spec, 
     with pytest.raises(PlantFileError) as error:
         parse_distribution(spec, "f.yaml: a.time")
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "fastest_s"),
+    [
+        ({"dist": "constant", "value_s": 60}, 60.0),
+        ({"dist": "triangular", "min_s": 20, "mode_s": 30, "max_s": 45}, 20.0),
+        ({"dist": "exponential", "mean_s": 70}, None),
+        ({"dist": "normal", "mean_s": 40, "sd_s": 4}, None),
+        ({"dist": "lognormal", "mean_s": 95, "sd_s": 20}, None),
+        ({"dist": "triangular", "min_s": 0, "mode_s": 30, "max_s": 45}, None),
+    ],
+)
+def test_the_fastest_cycle_is_the_minimum_or_else_the_5th_percentile(spec, fastest_s):
+    """OEE's default ideal cycle (simulators/kpis.py): a law's minimum, or the time 5 % of its draws beat."""
+    law = parse_distribution(spec, "x")
+    if fastest_s is None:
+        assert np.mean(_draws(spec) < law.fastest_s) == pytest.approx(0.05, abs=0.005)
+    else:
+        assert law.fastest_s == fastest_s and _draws(spec).min() >= fastest_s

@@ -107,7 +107,7 @@ def test_the_wall_screen_shows_only_the_live_dashboard_and_its_values_change(chr
         sizes = page.evaluate(f"[...document.querySelectorAll('{LIVE} .widget-html-content > div')]"
                               ".map(e => parseFloat(getComputedStyle(e).fontSize))")
         assert len(sizes) == 5 and min(sizes) >= 28, f"status lights too small to read across an aisle: {sizes}"
-        assert "alarm limit 7.1 mm/s" in page.evaluate(f"document.querySelector('{LIVE}').textContent"), \
+        assert "alarm limit 4.5 mm/s" in page.evaluate(f"document.querySelector('{LIVE}').textContent"), \
             "the gauge's limit mark is labelled"
         fills = page.evaluate(f"[...document.querySelectorAll('{LIVE} .barlayer .point path')]"
                               ".map(e => getComputedStyle(e).fill)")

@@ -13,20 +13,24 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from lab_grading import grade_variants, release_lab, solution_with, the_solution
+from lab_grading import cell_by_id, grade_variants, release_lab, solution_with, the_solution
 
 from autograde.criteria_tags import AUTO, read_graded_cells, validate_lab_tags
 from autograde.variants import practice_variant
 from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab3_alerts as verdicts
 from labkit import lab3_alerts as kit
-from simulators.learner import load_dataset
 
 LAB = "lab3_alerts"
 NOTEBOOK = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
 SOLUTION_CELLS = ("lab3_alerts_rules", "lab3_alerts_engine", "lab3_alerts_channels", "lab3_alerts_panel")
 GIVEN_CELLS = ("from simulators.learner import", "class AlertRule", "def horn_wav", 'SENDER = "')  # given code
 PRACTICE = practice_variant(LAB)
+
+
+def cell_source(grade_id: str) -> str:
+    return next(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +46,30 @@ def solution():
             if given or grade_id in SOLUTION_CELLS:
                 exec(compile(cell.source, f"{NOTEBOOK.name}:{grade_id or 'given'}", "exec"), namespace)
     return namespace
+
+
+def measured(solution, rules=None, engine=None) -> dict:
+    """The notebook's measures cell run on the replays of `rules` through `engine` (the solution's by default)."""
+    namespace = dict(solution)
+    rules = solution["RULES"] if rules is None else rules
+    engine = engine or solution["AlertEngine"]
+    namespace["histories"] = {scenario: kit.replay(engine, rules, scenario) for scenario in (kit.THIS_WEEK,
+                                                                                          *kit.SCENARIOS)}
+    source = next(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "lab3_alerts_measures")
+    exec(compile(source, "measures", "exec"), namespace)
+    return kit.measures_table(namespace["FALSE_ALARMS_PER_WEEK"], namespace["LEAD_TIME_MIN"])
+
+
+def rules_from(solution, normal: pd.DataFrame, **changes) -> list:
+    """The notebook's rules cell run on another history `normal` (and other OBJECTIVES entries in `changes`)."""
+    namespace = dict(solution, normal=normal)
+    source = cell_source("lab3_alerts_rules")
+    for old, new in changes.items():
+        assert old in source, old
+        source = source.replace(old, new)
+    exec(compile(source, "rules", "exec"), namespace)
+    return namespace["RULES"]
 
 
 @pytest.fixture(autouse=True)
@@ -92,27 +120,28 @@ def test_the_kit_holds_no_truth_and_the_graded_inputs_differ_from_the_practice_o
 
 def test_the_solution_passes_every_verdict_on_a_graded_variant(solution, monkeypatch, tmp_path):
     """The kernel reads the variant folder the preparer wrote (observed data and the grader's inputs only); the
-    verdicts judge what it recorded against that variant's truth. RULES are derived again from its normal shift."""
+    verdicts judge what it recorded against that variant's truth. RULES are derived again from its history."""
     variant = dataclasses.replace(PRACTICE, learner="ada", seed=4242)
     folder = tmp_path / "variant"
     verdicts.prepare(variant, folder)
     assert not list(folder.rglob("*truth*")) and not list(folder.rglob("faults*"))
     monkeypatch.setenv("FACTORYLAB_VARIANT", str(folder))
-    namespace = dict(solution)
-    namespace["normal"] = kit.alarm_stream(load_dataset("normal"), namespace["WATCHED"])
-    cell = next(c for c in nbformat.read(NOTEBOOK, as_version=4).cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == "lab3_alerts_rules")
-    exec(compile(cell.source, "rules", "exec"), namespace)
-    rules, engine, rule_class = namespace["RULES"], namespace["AlertEngine"], namespace["AlertRule"]
+    weeks = kit.normal_weeks()
+    normal = kit.alarm_stream(weeks, solution["WATCHED"], end=kit.week_start(weeks))
+    rules = rules_from(solution, normal.assign(day=normal.timestamp.dt.day_of_week.map(dict(enumerate(kit.DAYS)))))
+    engine, rule_class = solution["AlertEngine"], solution["AlertRule"]
+    alarms = kit.alarm_log(engine, rules)
     artefacts = {
         "lab3_alerts_thresholds_test": {"rules": kit.rule_table(rules)},
         "lab3_alerts_engine_test": {"runs": kit.probe_engine(engine, rule_class)},
-        "lab3_alerts_detection_test": {"rules": kit.rule_table(rules), "alarms": kit.alarm_log(engine, rules)},
-        "lab3_alerts_quiet_test": {"rules": kit.rule_table(rules), "alarms": kit.alarm_log(engine, rules)},
+        "lab3_alerts_measures_test": {"rules": kit.rule_table(rules), "alarms": alarms,
+                                      "measures": measured(solution, rules)},
+        "lab3_alerts_detection_test": {"rules": kit.rule_table(rules), "alarms": alarms},
+        "lab3_alerts_quiet_test": {"rules": kit.rule_table(rules), "alarms": alarms},
         "lab3_alerts_routing_test": {"rules": kit.rule_table(rules)},
-        "lab3_alerts_email_test": {"messages": kit.probe_email(namespace["send_alarm_email"], rule_class)},
-        "lab3_alerts_mqtt_test": {"payloads": kit.probe_mqtt(namespace["publish_alarm"], rule_class)},
-        "lab3_alerts_panel_test": {"panel": kit.probe_panel(namespace["AlarmPanel"], rule_class)},
+        "lab3_alerts_email_test": {"messages": kit.probe_email(solution["send_alarm_email"], rule_class)},
+        "lab3_alerts_mqtt_test": {"payloads": kit.probe_mqtt(solution["publish_alarm"], rule_class)},
+        "lab3_alerts_panel_test": {"panel": kit.probe_panel(solution["AlarmPanel"], rule_class)},
     }
     for grade_id, recorded in artefacts.items():
         verdicts.VERDICTS.cells[grade_id](evidence(grade_id, **recorded), variant)
@@ -125,10 +154,47 @@ def test_solution_thresholds_pass(solution):
 
 
 def test_threshold_inside_normal_operation_is_rejected(solution):
-    rules = rules_with(solution, "cnc_spindle_overheat", threshold=60.0, clear_threshold=58.0)
+    rules = rules_with(solution, "saw_bearing_vibration", threshold=2.0, clear_threshold=1.9)
     with pytest.raises(VerdictFailed, match="lies within normal operation") as failure:
         judge("lab3_alerts_thresholds_test", rules=kit.rule_table(rules))
-    assert "6" not in str(failure.value).split("threshold 60")[1]  # the normal band is not revealed
+    assert "1." not in str(failure.value).split("threshold 2")[1]  # the normal band is not revealed
+
+
+def one_shift(solution) -> pd.DataFrame:
+    """Monday's morning shift of last week: the history the previous version of the lab gave."""
+    normal = solution["normal"]
+    return normal[normal.timestamp < normal.timestamp.min() + pd.Timedelta(hours=8)]
+
+
+def test_thresholds_from_one_healthy_shift_lie_within_another_days_normal_operation(solution):
+    """A threshold taken from Monday's brackets fires on Friday's housings: rejected as inside normal operation
+    on the days it watches, and it gives false alarms in this week's replay."""
+    rules = rules_from(solution, one_shift(solution), **{"[(day,) for day in DAYS[:5]]": "[()]"})
+    with pytest.raises(VerdictFailed, match=r"rule 'cnc_spindle_overheat' .*lies within normal operation of your "
+                                            r"plant over last week .*give each operating regime its own rule"):
+        judge("lab3_alerts_thresholds_test", rules=kit.rule_table(rules))
+    with pytest.raises(VerdictFailed, match=r"this week \(normal operation\): the rules of cnc/spindle_temperature "
+                                            r"fired \d+ times, the brief allows 1 false alarm per week"):
+        judge("lab3_alerts_quiet_test", **replayed(solution, rules))
+
+
+def test_one_threshold_for_the_whole_week_misses_the_slow_clogging_of_a_cool_monday(solution):
+    """Above Friday's hot spindle, one threshold for every day never sees Monday's coolant filter clogging."""
+    rules = rules_from(solution, solution["normal"], **{"[(day,) for day in DAYS[:5]]": "[()]"})
+    judge("lab3_alerts_thresholds_test", rules=kit.rule_table(rules))
+    with pytest.raises(VerdictFailed, match=r"slow_cooling_degradation: the (rules of cnc/spindle_temperature never "
+                                            r"fired during the fault|first alarm of cnc/spindle_temperature came)"):
+        judge("lab3_alerts_detection_test", **replayed(solution, rules))
+
+
+def test_rules_of_one_sensor_that_overlap_or_leave_a_working_day_unwatched_are_rejected(solution):
+    monday = next(r for r in solution["RULES"] if r.name == "cnc_spindle_overheat_mon")
+    overlapping = [*solution["RULES"], dataclasses.replace(monday, name="cnc_spindle_overheat_all", days=())]
+    with pytest.raises(VerdictFailed, match=r"both watch cnc/spindle_temperature on mon"):
+        judge("lab3_alerts_thresholds_test", rules=kit.rule_table(overlapping))
+    gap = [r for r in solution["RULES"] if r.name != "cnc_spindle_overheat_wed"]
+    with pytest.raises(VerdictFailed, match=r"no rule watches cnc/spindle_temperature on wed"):
+        judge("lab3_alerts_thresholds_test", rules=kit.rule_table(gap))
 
 
 def test_threshold_beyond_the_documented_limit_is_rejected(solution):
@@ -176,6 +242,15 @@ def test_engine_that_evaluates_every_state_is_rejected(solution):
         judge("lab3_alerts_engine_test", runs=kit.probe_engine(StateBlind, solution["AlertRule"]))
 
 
+def test_engine_that_ignores_the_days_of_a_rule_is_rejected(solution):
+    class EveryDay(solution["AlertEngine"]):
+        def __init__(self, rules):
+            super().__init__([dataclasses.replace(rule, days=()) for rule in rules])
+
+    with pytest.raises(VerdictFailed, match=r"a rule with days ignores the readings stamped on other weekdays"):
+        judge("lab3_alerts_engine_test", runs=kit.probe_engine(EveryDay, solution["AlertRule"]))
+
+
 def test_engine_that_acknowledges_twice_is_rejected(solution):
     class Forgetful(solution["AlertEngine"]):
         def acknowledge(self, rule_name, operator, timestamp):
@@ -186,32 +261,53 @@ def test_engine_that_acknowledges_twice_is_rejected(solution):
         judge("lab3_alerts_engine_test", runs=kit.probe_engine(Forgetful, solution["AlertRule"]))
 
 
-# --- replays --------------------------------------------------------------------------------------------
+# --- replays and measures -------------------------------------------------------------------------------
 
-def test_solution_detects_every_fault_in_time_and_stays_quiet(solution):
-    artefacts = replayed(solution)
-    judge("lab3_alerts_detection_test", **artefacts)
-    judge("lab3_alerts_quiet_test", **artefacts)
+@pytest.fixture(scope="module")
+def solution_replays(solution):
+    return replayed(solution)
 
 
-def test_too_long_pending_period_misses_the_brief_delay(solution):
-    artefacts = replayed(solution, rules_with(solution, "deburr_air_pressure_low", pending_s=1800))
-    with pytest.raises(VerdictFailed, match=r"pressure_leak: rule 'deburr_air_pressure_low' fired later than the "
-                                            r"brief's 15 min"):
+def test_solution_detects_every_fault_in_time_stays_quiet_and_measures_itself(solution, solution_replays):
+    judge("lab3_alerts_detection_test", **solution_replays)
+    judge("lab3_alerts_quiet_test", **solution_replays)
+    judge("lab3_alerts_measures_test", **solution_replays, measures=measured(solution))
+
+
+def test_measures_that_count_clearings_or_stop_at_the_end_of_the_fault_are_rejected(solution, solution_replays):
+    right = measured(solution)
+    doubled = {**right, "false_alarms_per_week": {key: value + 1 for key, value in
+                                                   right["false_alarms_per_week"].items()}}
+    with pytest.raises(VerdictFailed, match=r"FALSE_ALARMS_PER_WEEK\['cnc/spindle_temperature'\] is not the number"):
+        judge("lab3_alerts_measures_test", **solution_replays, measures=doubled)
+    shifted = {**right, "lead_time_min": {key: value + 15 for key, value in right["lead_time_min"].items()}}
+    with pytest.raises(VerdictFailed, match=r"LEAD_TIME_MIN\['cooling_failure'\] is not the minutes between the "
+                                            r"first alarm"):
+        judge("lab3_alerts_measures_test", **solution_replays, measures=shifted)
+
+
+def test_too_long_pending_period_leaves_too_little_lead_time(solution):
+    artefacts = replayed(solution, rules_with(solution, "deburr_air_pressure_low", pending_s=12000))
+    with pytest.raises(VerdictFailed, match=r"pressure_leak: the (first alarm of deburr/air_pressure came \d+ min "
+                                            r"before the repair stop|rules of deburr/air_pressure never fired)"):
         judge("lab3_alerts_detection_test", **artefacts)
 
 
-def test_short_pending_on_standby_power_raises_false_alarms(solution):
-    """Stuck values at the running level after a wash cycle outlast a short pending period."""
-    artefacts = replayed(solution, rules_with(solution, "wash_standby_power", pending_s=30))
-    with pytest.raises(VerdictFailed, match=r"normal: rule .wash_standby_power. fired .* no fault on its sensor"):
+def test_a_rule_without_pending_period_fires_on_single_spikes(solution):
+    """One reading of a spike (a few per day on the saw's vibration while it cuts) fires a rule that does not wait."""
+    artefacts = replayed(solution, rules_with(solution, "saw_bearing_vibration", pending_s=0.0))
+    with pytest.raises(VerdictFailed, match=r"the rules of saw/vibration fired \d+ time"):
         judge("lab3_alerts_quiet_test", **artefacts)
+    with pytest.raises(VerdictFailed, match=r"pending_s 0 s: at least 2 s"):
+        judge("lab3_alerts_thresholds_test", rules=artefacts["rules"])
 
 
-def test_rule_without_state_gating_raises_false_alarms_in_planned_stops(solution):
+def test_rule_without_state_gating_fires_every_night_and_weekend(solution):
+    """Planned stops, nights and weekends look like a failure to a rule that watches every state."""
     artefacts = replayed(solution, rules_with(solution, "deburr_air_pressure_low",
                                               states=("running", "starved", "blocked", "planned_stop")))
-    with pytest.raises(VerdictFailed, match="normal: rule 'deburr_air_pressure_low' fired"):
+    with pytest.raises(VerdictFailed, match=r"this week \(normal operation\): the rules of deburr/air_pressure fired "
+                                            r"\d+ times"):
         judge("lab3_alerts_quiet_test", **artefacts)
 
 
@@ -222,7 +318,7 @@ def test_an_engine_that_never_fires_is_not_quiet_but_deaf(solution):
 
     artefacts = replayed(solution, engine=Deaf)
     assert artefacts["alarms"].empty
-    with pytest.raises(VerdictFailed, match="never fired during its fault"):
+    with pytest.raises(VerdictFailed, match="never fired during their fault"):
         judge("lab3_alerts_quiet_test", **artefacts)
     with pytest.raises(VerdictFailed, match="never fired during the fault"):
         judge("lab3_alerts_detection_test", **artefacts)
@@ -235,7 +331,7 @@ def test_solution_routing_passes(solution):
 
 
 def test_critical_alarm_without_horn_is_rejected(solution):
-    rules = rules_with(solution, "cnc_spindle_overheat", channels=("light", "email", "mqtt"))
+    rules = rules_with(solution, "cnc_spindle_overheat_thu", channels=("light", "email", "mqtt"))
     with pytest.raises(VerdictFailed, match="a critical alarm goes to the channels"):
         judge("lab3_alerts_routing_test", rules=kit.rule_table(rules))
 
@@ -305,27 +401,40 @@ def test_a_light_showing_every_colour_is_rejected(solution):
 
 # --- definition of done ---------------------------------------------------------------------------------
 
-def test_the_lab_has_eight_autograded_test_cells():
-    assert sum(cell.mode == AUTO for cell in read_graded_cells(NOTEBOOK)) == 8
+def test_the_lab_has_nine_autograded_test_cells():
+    assert sum(cell.mode == AUTO for cell in read_graded_cells(NOTEBOOK)) == 9
 
 
 def test_released_notebook_holds_no_solution_or_hidden_test(tmp_path):
     course = release_lab(tmp_path / "course", LAB)
     released = (course.release / LAB / NOTEBOOK.name).read_text()
-    for secret in ("BEGIN HIDDEN TESTS", "record(", "BEGIN SOLUTION", "0.5 * (limit"):
+    for secret in ("BEGIN HIDDEN TESTS", "record(", "BEGIN SOLUTION", "0.4 * (limit"):
         assert secret not in released, secret
 
 
 @pytest.mark.slow
 def test_grading_the_solution_and_typical_mistakes(tmp_path):
-    """The solution scores full marks for two learners (two secret variants); each mistake costs its cell."""
+    """The solution scores full marks for two learners (two secret variants); each mistake costs its cell: thresholds
+    from one healthy shift cost the thresholds and the week's false alarms, not the rest."""
+    def one_shift(versions):
+        cell = cell_by_id(versions.source, "lab3_alerts_rules")
+        for right, wrong in (("[(day,) for day in DAYS[:5]]", "[()]"),
+                             ("watched = normal[(normal.machine == machine)",
+                              "watched = normal[(normal.timestamp < normal.timestamp.min() + pd.Timedelta(hours=8))\n"
+                              "                     & (normal.machine == machine)")):
+            assert right in cell.source, right
+            cell.source = cell.source.replace(right, wrong)
+        return versions.source
+
     graded = grade_variants(tmp_path / "course", LAB, {
         "ada": the_solution,
         "bob": the_solution,
         "eager": solution_with("lab3_alerts_engine", "if (timestamp - self._since[rule.name]).total_seconds() >= "
                                "rule.pending_s:", "if True:"),
         "plain": solution_with("lab3_alerts_channels", "json.dumps(payload).encode()", "str(payload).encode()"),
+        "one_shift": one_shift,
     })
     graded.assert_full_marks_on_distinct_variants("ada", "bob")
     assert set(graded.lost_points("eager")) >= {"lab3_alerts_engine_test"}
     assert set(graded.lost_points("plain")) == {"lab3_alerts_mqtt_test"}
+    assert set(graded.lost_points("one_shift")) == {"lab3_alerts_thresholds_test", "lab3_alerts_quiet_test"}

@@ -1,5 +1,6 @@
-"""lab_model_line: its verdicts accept the solution's evidence and refuse typical mistakes; the notebook grades as it
-should through the sandboxed grader, each learner on their own graded variant."""
+"""lab_model_line: its verdicts accept the solution's evidence and the defensible readings the lab states, refuse
+typical mistakes cell by cell (a learner loses the points of what is wrong only); the notebook grades as it should
+through the sandboxed grader, each learner on their own graded variant."""
 
 import os
 from pathlib import Path
@@ -16,7 +17,14 @@ from autograde.variants import Variant, practice_variant
 from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab_model_line as verdicts
 from labkit import plaindata
-from labkit.lab_model_line import plant_variant, probe_model, production_log, simulate_production_log
+from labkit.lab_model_line import (
+    PROBE_CELLS,
+    bottleneck,
+    plant_variant,
+    probe_model,
+    production_log,
+    simulate_production_log,
+)
 from labkit.lab_scenarios import run_model as plants_line_model
 
 LAB = "lab_model_line"
@@ -111,14 +119,48 @@ def test_the_solution_passes_every_verdict(solution, variant):
         verdicts.VERDICTS.cells[grade_id](artefacts, variant)
 
 
-def test_a_reversed_routing_or_a_flow_without_scrap_fails(solution, variant):
-    artefacts = evidence_of(solution, "model_line_routing_test")
-    wrong = {**artefacts["routings"], "bracket": artefacts["routings"]["bracket"][::-1]}
+def test_each_graded_cell_judges_one_item_and_the_model_is_worth_more_than_the_plant_side_figures():
+    """Partial credit: no automatic cell is worth more than 3 points; the model (probe and validation rerun) carries
+    more points than the plant-side calculation and the statistics table together, and a written interpretation of
+    the validation is graded."""
+    cells = {cell.grade_id: cell for cell in read_graded_cells(SOURCE)}
+    auto = {grade_id: cell.points for grade_id, cell in cells.items() if cell.mode == "auto"}
+    assert max(auto.values()) <= 3
+    modelling = sum(auto[g] for g in ("model_line_model_test", "model_line_release_test", "model_line_setpoint_test",
+                                      "model_line_validation_test"))
+    assert modelling >= 3 * (auto["model_line_observed_test"] + auto["model_line_validation_table_test"])
+    assert cells["model_line_validation_note"].mode == "manual"
+    assert "Cr3.2.3" in cells["model_line_validation_note"].criteria
+    assert "model_line_ci_test" not in cells
+
+
+# --- the map and the resources --------------------------------------------------------------------------------
+
+
+def test_a_reversed_routing_fails_the_routing_cell_only(solution, variant):
+    routings = evidence_of(solution, "model_line_routing_test")["routings"]
+    wrong = {**routings, "bracket": routings["bracket"][::-1]}
     with pytest.raises(VerdictFailed, match=r"routings\['bracket'\].*in order"):
-        judge("model_line_routing_test", variant, routings=wrong, flow=artefacts["flow"])
-    flow = artefacts["flow"]
+        judge("model_line_routing_test", variant, routings=wrong)
+    judge("model_line_flow_test", variant, **evidence_of(solution, "model_line_flow_test"))
+
+
+def test_a_flow_without_scrap_fails_the_flow_cell(solution, variant):
+    flow = evidence_of(solution, "model_line_flow_test")["flow"]
     with pytest.raises(VerdictFailed, match=r"moves missing.*scrap"):
-        judge("model_line_routing_test", variant, routings=artefacts["routings"], flow=flow[flow["to"] != "scrap"])
+        judge("model_line_flow_test", variant, flow=flow[flow["to"] != "scrap"])
+
+
+def test_parallel_branches_may_come_in_either_order_but_not_against_the_flow(solution, variant):
+    artefacts = evidence_of(solution, "model_line_resources_test")
+    resources = artefacts["resources"]
+    order = list(resources.index)
+    deburr, wash = order.index("deburr"), order.index("wash")
+    order[deburr], order[wash] = order[wash], order[deburr]
+    judge("model_line_resources_test", variant, resources=resources.loc[order], conwip_cap=artefacts["conwip_cap"])
+    backwards = resources.loc[list(reversed(resources.index))]
+    with pytest.raises(VerdictFailed, match="not in line order"):
+        judge("model_line_resources_test", variant, resources=backwards, conwip_cap=artefacts["conwip_cap"])
 
 
 def test_a_wrong_buffer_fails_without_revealing_the_capacity(solution, variant):
@@ -129,9 +171,30 @@ def test_a_wrong_buffer_fails_without_revealing_the_capacity(solution, variant):
     with pytest.raises(VerdictFailed, match="buffer_capacity of cnc") as failure:
         judge("model_line_resources_test", variant, resources=resources, conwip_cap=artefacts["conwip_cap"])
     assert str(true_capacity) not in str(failure.value)
+    judge("model_line_breakdown_stations_test", variant, resources=resources)  # the other item keeps its point
 
 
-def test_a_wrong_family_or_raw_durations_fail_the_fits(solution, variant):
+def test_a_wrong_breakdown_flag_fails_its_own_cell_only(solution, variant):
+    artefacts = evidence_of(solution, "model_line_resources_test")
+    resources = artefacts["resources"].copy()
+    resources.loc["wash", "has_breakdowns"] = True
+    with pytest.raises(VerdictFailed, match="has_breakdowns of wash"):
+        judge("model_line_breakdown_stations_test", variant, resources=resources)
+    judge("model_line_resources_test", variant, resources=resources, conwip_cap=artefacts["conwip_cap"])
+
+
+# --- the parameters -------------------------------------------------------------------------------------------
+
+
+def test_raw_durations_fail_the_net_times_and_a_wrong_family_fails_the_laws_only(solution, variant):
+    log = production_log()
+    events = log.events[log.events["kind"].isin(["part_started", "part_finished"])]
+    raw = events.pivot_table(index=["machine", "part_id", "product"], columns="kind", values="t_s",
+                             aggfunc="first").dropna().reset_index()
+    raw = pd.DataFrame({"station": raw["machine"], "product": raw["product"],
+                        "net_s": raw["part_finished"] - raw["part_started"]})
+    with pytest.raises(VerdictFailed, match=r"net_times of .* mean is above .* up"):
+        judge("model_line_net_times_test", variant, net_times=raw)
     fitted = evidence_of(solution, "model_line_process_fits_test")["process_times"]
     exponential = {product: {station: {"dist": "exponential", "mean_s": verdicts.distribution_moments(law)[0]}
                              for station, law in steps.items()} for product, steps in fitted.items()}
@@ -144,12 +207,61 @@ def test_a_wrong_family_or_raw_durations_fail_the_fits(solution, variant):
         judge("model_line_process_fits_test", variant, process_times=inflated)
 
 
+def _stations(solution):
+    return {name: dict(values) for name, values in evidence_of(solution, "model_line_mtbf_test")["stations"].items()}
+
+
 def test_a_calendar_time_mtbf_fails(solution, variant):
-    artefacts = evidence_of(solution, "model_line_reliability_test")
-    stations = {name: dict(values) for name, values in artefacts["stations"].items()}
+    stations = _stations(solution)
     stations["cnc"]["mtbf_hours"] *= 672 / 310  # calendar hours per breakdown
     with pytest.raises(VerdictFailed, match=r"stations\['cnc'\]\['mtbf_hours'\].*too high.*up time"):
-        judge("model_line_reliability_test", variant, stations=stations, mix=artefacts["mix"])
+        judge("model_line_mtbf_test", variant, stations=stations)
+    judge("model_line_mttr_test", variant, stations=stations)
+
+
+def _mttr(log, column, *, per_station=True):
+    """Each station's MTTR (hours) from the breakdown records, on the clock `column`, pairing the records of each
+    station (or, wrongly, pairing them across stations in the order they come)."""
+    downs = log.events[log.events["reason"] == "breakdown"]
+    starts, ends = (downs[downs["kind"] == kind] for kind in ("downtime_started", "downtime_ended"))
+    if not per_station:
+        durations = ends[column].to_numpy() - starts[column].to_numpy()[: len(ends)]
+        paired = pd.Series(durations, index=ends["machine"].to_numpy())
+        return {name: float(group.mean()) / 3600 for name, group in paired.groupby(level=0)}
+    result = {}
+    for name in starts["machine"].unique():
+        began = starts.loc[starts["machine"] == name, column].to_numpy()
+        ended = ends.loc[ends["machine"] == name, column].to_numpy()
+        result[name] = float((ended - began[: len(ended)]).mean()) / 3600
+    return result
+
+
+def test_the_mttr_is_accepted_on_either_clock_but_not_from_records_paired_across_stations():
+    """On variant 11 the two clocks give MTTRs more than 3 % apart, and breakdowns of different stations overlap
+    enough that pairing the records in the order they come (not station by station) moves some MTTRs by more."""
+    variant = Variant(LAB, "someone", 11)
+    log = verdicts.truth_log(variant.seed)
+    stations = list(log.states["machine"].unique())
+
+    def judged(mttr):
+        judge("model_line_mttr_test", variant, stations={name: {"mttr_hours": mttr.get(name)} for name in stations})
+
+    calendar, working = _mttr(log, "t_s"), _mttr(log, "work_s")
+    assert any(abs(working[name] / calendar[name] - 1) > verdicts.ESTIMATE_TOLERANCE for name in calendar)
+    judged(calendar)
+    judged(working)
+    with pytest.raises(VerdictFailed, match=r"mttr_hours.*pairing the records of this station only"):
+        judged(_mttr(log, "t_s", per_station=False))
+
+
+def test_ignored_scrap_fails_the_scrap_and_mix_cell(solution, variant):
+    artefacts = evidence_of(solution, "model_line_scrap_mix_test")
+    stations = {name: {**values, "scrap_rate": 0.0} for name, values in artefacts["stations"].items()}
+    with pytest.raises(VerdictFailed, match=r"scrap_rate.*log shows none|scrap_rate.*too low|must be a positive"):
+        judge("model_line_scrap_mix_test", variant, stations=stations, mix=artefacts["mix"])
+    with pytest.raises(VerdictFailed, match="mix"):
+        judge("model_line_scrap_mix_test", variant, stations=artefacts["stations"],
+              mix=dict.fromkeys(artefacts["mix"], 0.5))
 
 
 def test_observed_kpis_in_calendar_time_fail(solution, variant):
@@ -159,30 +271,34 @@ def test_observed_kpis_in_calendar_time_fail(solution, variant):
         judge("model_line_observed_test", variant, observed=calendar)
 
 
-def test_a_normal_interval_or_ddof_0_fails_on_the_graders_samples(variant):
-    samples = verdicts.ci_samples(variant.seed)
-    student = [list(verdicts.student_interval(values)) for values in samples]
-    judge("model_line_ci_test", variant, intervals=student)
-    for sd in (lambda v: 1.96 * np.std(v, ddof=1), lambda v: 2.0 * np.std(v, ddof=0)):
-        wrong = [[float(np.mean(v) - sd(v) / np.sqrt(len(v))), float(np.mean(v) + sd(v) / np.sqrt(len(v)))]
-                 for v in samples]
-        with pytest.raises(VerdictFailed, match="Student's t"):
-            judge("model_line_ci_test", variant, intervals=wrong)
-
-
 # --- the model: judged on the grader's line, cases and seeds ---------------------------------------------------
 
 
-def probe_verdict(run_model, variant):
-    runs = probe_model(run_model, verdicts.probe_for(variant.seed))
-    judge("model_line_model_test", variant, probe_runs=plaindata.decode("r", *plaindata.encode("r", runs)))
+def probe_verdict(run_model, variant, cell):
+    probe = verdicts.probe_for(variant.seed)
+    runs = probe_model(run_model, probe, PROBE_CELLS[cell], repeat=cell == "model")
+    judge(f"model_line_{cell}_test", variant, probe_runs=plaindata.decode("r", *plaindata.encode("r", runs)))
 
 
-def test_a_model_that_returns_the_cap_as_its_wip_fails(solution, variant):
+def test_the_probe_carries_a_speed_setpoint_on_the_bottleneck():
+    probe = verdicts.probe_for(7)
+    slowest = probe["bottleneck"]
+    assert slowest == bottleneck(probe["params"]) == "cnc"
+    faster = probe["cases"]["bottleneck_speed"]["stations"]
+    assert faster[slowest]["speed"] > 1.0
+    assert all("speed" not in spec for name, spec in faster.items() if name != slowest)
+
+
+def test_a_model_that_returns_the_cap_as_its_wip_passes_under_conwip_and_fails_under_open_release(solution, variant):
+    """Under CONWIP the WIP is the cap by construction: it is no evidence, so the model cell does not judge it."""
     model = solution[1]["run_model"]
+
+    def cap_as_wip(params, *, hours, seed):
+        return {**model(params, hours=hours, seed=seed), "mean_wip": float(params["conwip"])}
+
+    probe_verdict(cap_as_wip, variant, "model")
     with pytest.raises(VerdictFailed, match=r"open release.*mean_wip.*time-average"):
-        probe_verdict(lambda params, *, hours, seed: {**model(params, hours=hours, seed=seed),
-                                                      "mean_wip": float(params["conwip"])}, variant)
+        probe_verdict(cap_as_wip, variant, "release")
 
 
 def test_a_model_that_echoes_the_plants_observed_kpis_fails(solution, variant):
@@ -194,58 +310,101 @@ def test_a_model_that_echoes_the_plants_observed_kpis_fails(solution, variant):
                 "utilisation": dict(observed["utilisation"])}
 
     with pytest.raises(VerdictFailed, match="on the grader's line"):
-        probe_verdict(echo, variant)
+        probe_verdict(echo, variant, "model")
 
 
 def test_identical_or_unseeded_replications_fail(solution, variant):
     model = solution[1]["run_model"]
     with pytest.raises(VerdictFailed, match="identical"):
-        probe_verdict(lambda params, *, hours, seed: model(params, hours=hours, seed=1), variant)
+        probe_verdict(lambda params, *, hours, seed: model(params, hours=hours, seed=1), variant, "model")
     rng = np.random.default_rng()
     with pytest.raises(VerdictFailed, match="same seed gave different KPIs"):
         probe_verdict(lambda params, *, hours, seed: model(params, hours=hours, seed=int(rng.integers(10**6))),
-                      variant)
+                      variant, "model")
 
 
 def test_a_model_that_calls_the_plants_own_simulator_fails(variant):
     with pytest.raises(VerdictFailed, match="the plant's own simulator"):
-        probe_verdict(lambda params, *, hours, seed: plants_line_model(params, hours=hours, seed=seed), variant)
+        probe_verdict(lambda params, *, hours, seed: plants_line_model(params, hours=hours, seed=seed), variant,
+                      "model")
 
 
-def test_a_model_without_breakdowns_fails(solution, variant):
+def test_a_model_without_breakdowns_fails_on_the_bottlenecks_utilisation(solution, variant):
     model = solution[1]["run_model"]
 
     def reliable(params, *, hours, seed):
         stations = {name: {**spec, "mtbf_hours": None} for name, spec in params["stations"].items()}
         return model({**params, "stations": stations}, hours=hours, seed=seed)
 
-    with pytest.raises(VerdictFailed, match="too high"):
-        probe_verdict(reliable, variant)
+    with pytest.raises(VerdictFailed, match=r"bottleneck \(cnc\)'s utilisation is too high"):
+        probe_verdict(reliable, variant, "model")
+
+
+def test_a_model_that_ignores_the_speed_setpoint_fails_the_setpoint_cell_only(solution, variant):
+    model = solution[1]["run_model"]
+
+    def deaf(params, *, hours, seed):
+        stations = {name: {key: value for key, value in spec.items() if key != "speed"}
+                    for name, spec in params["stations"].items()}
+        return model({**params, "stations": stations}, hours=hours, seed=seed)
+
+    with pytest.raises(VerdictFailed, match="does not respond to the bottleneck's speed setpoint"):
+        probe_verdict(deaf, variant, "setpoint")
+    probe_verdict(deaf, variant, "model")
+    probe_verdict(deaf, variant, "release")
+
+
+def test_a_model_that_multiplies_by_the_speed_responds_the_wrong_way(solution, variant):
+    model = solution[1]["run_model"]
+
+    def backwards(params, *, hours, seed):
+        stations = {name: {**spec, "speed": 1.0 / spec.get("speed", 1.0)} for name, spec in params["stations"].items()}
+        return model({**params, "stations": stations}, hours=hours, seed=seed)
+
+    with pytest.raises(VerdictFailed, match="responds too little to the bottleneck's speed setpoint"):
+        probe_verdict(backwards, variant, "setpoint")
 
 
 # --- validation: the grader's rerun decides -------------------------------------------------------------------
 
 
 def test_a_validation_table_taken_on_trust_does_not_pass_a_model_far_from_the_plant(solution, variant):
-    artefacts = evidence_of(solution, "model_line_validation_test")
-    observed = artefacts["validation"]["observed"]
-    # The learner's table says "the model is the plant" (replications at the observed values, with noise)...
-    replications = pd.DataFrame([observed * factor for factor in (0.999, 1.0, 1.001, 1.0005, 0.9995)])
-    validation = pd.DataFrame({"observed": observed, "model_mean": replications.mean(),
-                               "ci_low": [verdicts.student_interval(replications[k])[0] for k in observed.index],
-                               "ci_high": [verdicts.student_interval(replications[k])[1] for k in observed.index]})
-    # ... but the model, rerun on the grader's seeds, makes 8 % fewer parts.
+    artefacts = evidence_of(solution, "model_line_validation_table_test")
+    # The learner's table may say anything: the model, rerun on the grader's seeds, makes 8 % fewer parts.
     rerun = artefacts["rerun"].copy()
     rerun["throughput_per_hour"] *= 0.92
     with pytest.raises(VerdictFailed, match=r"rerun on the grader's seeds.*throughput_per_hour"):
-        judge("model_line_validation_test", variant, validation=validation, replications=replications, rerun=rerun)
-    # A table made up rather than run: replications 6 % above what the same model gives on other seeds.
-    made_up = replications * 1.06
+        judge("model_line_validation_test", variant, rerun=rerun)
+    # A table made up rather than run: replications 6 % above the plant, with a token spread.
+    observed = artefacts["validation"]["observed"]
+    made_up = pd.DataFrame([observed * factor * 1.06 for factor in (0.999, 1.0, 1.001, 1.0005, 0.9995)])
     table = pd.DataFrame({"observed": observed, "model_mean": made_up.mean(),
                           "ci_low": [verdicts.student_interval(made_up[k])[0] for k in observed.index],
                           "ci_high": [verdicts.student_interval(made_up[k])[1] for k in observed.index]})
     with pytest.raises(VerdictFailed, match="replications: their throughput_per_hour does not agree"):
-        judge("model_line_validation_test", variant, validation=table, replications=made_up, rerun=artefacts["rerun"])
+        judge("model_line_validation_table_test", variant, validation=table, replications=made_up,
+              rerun=artefacts["rerun"])
+
+
+def test_the_bottlenecks_utilisation_is_judged_first_and_the_wip_not_at_all_in_the_validation(solution, variant):
+    rerun = evidence_of(solution, "model_line_validation_test")["rerun"].copy()
+    wip_off = rerun.assign(mean_wip=rerun["mean_wip"] * 1.5)
+    judge("model_line_validation_test", variant, rerun=wip_off)  # the cap by construction: no evidence either way
+    busy = rerun.assign(utilisation_cnc=rerun["utilisation_cnc"] + 0.05, throughput_per_hour=rerun[
+        "throughput_per_hour"] * 1.05)
+    with pytest.raises(VerdictFailed, match=r"the bottleneck's utilisation \(utilisation_cnc\)"):
+        judge("model_line_validation_test", variant, rerun=busy)
+
+
+def test_normal_instead_of_student_intervals_fail_the_validation_table(solution, variant):
+    artefacts = evidence_of(solution, "model_line_validation_table_test")
+    replications = artefacts["replications"]
+    table = artefacts["validation"].copy()
+    half = 1.96 * replications.std(ddof=1) / np.sqrt(len(replications))
+    table["ci_low"], table["ci_high"] = replications.mean() - half, replications.mean() + half
+    with pytest.raises(VerdictFailed, match="Student-t interval"):
+        judge("model_line_validation_table_test", variant, validation=table, replications=replications,
+              rerun=artefacts["rerun"])
 
 
 def test_the_lab_tags_cover_its_criteria():
@@ -258,24 +417,43 @@ def test_the_kit_simulates_the_practice_export_from_the_public_seed():
     assert (np.diff(log.events["work_s"]) >= 0).all() and (log.events["work_s"] <= log.events["t_s"]).all()
 
 
-# --- through the grader (test_labs.py grades the solution and the blank release) -------------------------------
+# --- through the grader (test_labs.py grades the solution and the blank release of every lab) ------------------
+
+SPEED = 'sample(process_rng[part["product"], name]) / speed[name]'
+
+
+def _exponential_and_deaf(versions):
+    """A learner who models every process time as exponential and whose model ignores the speed setpoint."""
+    versions = solution_with("model_line_fit_answer", "best = min(ks, key=ks.get)", 'best = "exponential"')(versions)
+    cell = next(c for c in versions.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "model_line_model")
+    assert SPEED in cell.source
+    cell.source = cell.source.replace(SPEED, 'sample(process_rng[part["product"], name])')
+    return versions
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The solution as two learners (two secret variants), and as a learner who models every process time as
-    exponential (the wrong distribution)."""
-    exponential = solution_with("model_line_fit_answer", "best = min(ks, key=ks.get)", 'best = "exponential"')
+    """The solution as two learners (two secret variants), a learner with two mistakes, and the blank release."""
     return grade_variants(tmp_path_factory.mktemp("course"), LAB,
-                          {"ada": the_solution, "bob": the_solution, "exponential": exponential})
+                          {"ada": the_solution, "bob": the_solution, "two_mistakes": _exponential_and_deaf,
+                           "blank": lambda versions: versions.released})
 
 
 @pytest.mark.slow
 def test_the_solution_scores_full_marks_on_two_secret_variants(graded):
     graded.assert_full_marks_on_distinct_variants("ada", "bob")
-    assert all(len(graded.auto_scores(learner)) >= 8 for learner in ("ada", "bob"))
+    assert all(len(graded.auto_scores(learner)) == 15 for learner in ("ada", "bob"))
 
 
 @pytest.mark.slow
-def test_a_model_with_the_wrong_distribution_loses_the_fit_and_validation_points_only(graded):
-    # The model itself is judged on the grader's line: a wrong fit upstream does not cost its points.
-    assert graded.lost_points("exponential") == {"model_line_process_fits_test": 4, "model_line_validation_test": 4}
+def test_two_mistakes_cost_the_points_of_their_own_cells_only(graded):
+    # The wrong family costs the laws and the validation rerun, not the net times; the model ignoring the speed
+    # setpoint costs the setpoint cell, not the others judged on the grader's line.
+    assert graded.lost_points("two_mistakes") == {"model_line_process_fits_test": 2, "model_line_validation_test": 3,
+                                                  "model_line_setpoint_test": 2}
+
+
+@pytest.mark.slow
+def test_the_blank_release_scores_zero_on_every_automatic_cell(graded):
+    scores = graded.auto_scores("blank")
+    assert scores and all(score == 0 for score, _top in scores.values()), scores

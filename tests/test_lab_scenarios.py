@@ -117,6 +117,16 @@ def test_the_model_is_deterministic_and_obeys_the_scenario_setpoints(corrected):
     assert kit.run_model(corrected, hours=HOURS, seed=3, scenario={"conwip": 9})["mean_wip"] == pytest.approx(9)
 
 
+def test_a_speed_in_a_stations_parameters_is_that_speed_setpoint_from_the_start(corrected):
+    """lab_model_line's models carry a station's speed factor in its parameters (the grader's probe raises the
+    bottleneck's): the team's model reads it as the plant reads its speed setpoint."""
+    faster = copy.deepcopy(corrected)
+    faster["stations"]["cnc"]["speed"] = 1.12
+    as_parameter = kit.run_model(faster, hours=HOURS, seed=3)
+    assert as_parameter == kit.run_model(corrected, hours=HOURS, seed=3, scenario={"speed": {"cnc": 1.12}})
+    assert as_parameter["throughput_per_hour"] > kit.run_model(corrected, hours=HOURS, seed=3)["throughput_per_hour"]
+
+
 def test_flatten_and_unflatten_are_inverse_and_keep_lists_whole(corrected):
     flat = kit.flatten(corrected, "model.")
     assert flat["model.routings.bracket"] == corrected["routings"]["bracket"]

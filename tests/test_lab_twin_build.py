@@ -1,6 +1,7 @@
-"""lab_twin_build: its verdicts judge archives, twin states, KPIs and predictions against the plant's truth on the
-grader's side, and through the grader the lab loses the prediction points without synchronisation (tests/test_labs.py
-grades its solution and blank release)."""
+"""lab_twin_build: its verdicts judge archives, twin states, the twin's simulation, KPIs, predictions and the
+experiment on the synchronisation interval against the plant's truth and the grader's own twin on the grader's side;
+a twin that extrapolates a rate instead of simulating fails, and through the grader each mistake costs its own
+cells (tests/test_labs.py grades every lab's solution and blank release too)."""
 
 import sqlite3
 from pathlib import Path
@@ -15,10 +16,11 @@ from autograde.variants import Variant, practice_variant
 from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab_twin_build as verdicts
 from labkit import lab_twin_build as kit
+from simulators.seeding import stream
 
 LAB = "lab_twin_build"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
-SOLUTION_CELLS = ("archive", "twin_state", "predict", "kpis")
+SOLUTION_CELLS = ("archive", "twin_state", "twin", "predict", "experiment", "kpis")
 PRACTICE = practice_variant(LAB)
 OTHER = Variant(LAB, "someone", 11)
 
@@ -101,6 +103,8 @@ def test_the_graded_variant_gives_the_kernel_its_week_and_question_logs_cut_at_t
     question_events = kit.graded_input("question_events", practice=list)
     last = question_events.groupby("question")["t_s"].max()
     assert (last.to_numpy() <= [q["synced_s"] for q in questions]).all(), "no question's future reaches the kernel"
+    assert kit.graded_input("twin_probe", practice=dict) == kit.twin_probe(variant.seed)
+    assert kit.graded_input("sync_intervals", practice=list) == kit.sync_intervals(variant.seed)
     assert not list(tmp_path.rglob("*truth*"))
 
 
@@ -192,8 +196,9 @@ def test_the_solution_twin_state_and_kpis_match_the_plant(solution, variant, tmp
 
 
 def test_an_oee_from_the_briefs_ideal_cycle_estimate_passes_where_it_runs_low(solution, tmp_path, monkeypatch):
-    """On variant 13, shift 1, the brief's estimate of the CNC's ideal cycle (the longest 3 % of durations left
-    out) gives an OEE more than the tolerance below the one with the nominal cycle: the solution still passes."""
+    """On variant 13, shift 1, the brief's OEE (the CNC's ideal cycle estimated from the log, the longest 3 % of
+    durations left out) is more than the tolerance away from the plant's standard OEE (its fastest cycles): the
+    solution, which follows the brief, still passes."""
     variant = Variant(LAB, "low_estimate", 13)
     want = verdicts.true_shift_kpis(variant.seed, 1)
     assert 1 in kit.kpi_shifts(variant.seed)
@@ -258,49 +263,185 @@ def test_the_question_logs_hold_no_part_of_the_future_they_ask_about():
         assert events.loc[events["question"] == number, "t_s"].max() <= question["synced_s"]
 
 
-def test_the_sync_period_must_be_the_longest_within_budget(solution):
-    predict = solution["predict_shift_output"]
-    by_age = [kit.week_predictions(predict, age_s=period_s) for period_s in kit.SYNC_CANDIDATES_S]
-    curve = {period_s: float(kit.prediction_errors(predict, age_s=period_s).mean())
-             for period_s in kit.SYNC_CANDIDATES_S}
-    best = max(period_s for period_s, error in curve.items() if error <= kit.error_budget())
+# --- the twin: the line's model restarted from a synchronised state ----------------------------------------
 
-    def sync(curve, period_s, by_age=by_age):
-        judge("sync_rate_test", curve=[[p, e] for p, e in curve.items()], period_s=period_s, week_predictions=by_age)
 
-    sync(curve, best)
-    shorter = max(period_s for period_s in kit.SYNC_CANDIDATES_S if period_s < best)
-    with pytest.raises(VerdictFailed, match="not the longest candidate"):
-        sync(curve, shorter)
-    with pytest.raises(VerdictFailed, match="SYNC_CURVE: the error at"):
-        sync({period_s: error + 1.0 for period_s, error in curve.items()}, best)
-    perfect = [[float(v) for v in kit.shift_outputs(kit.production_log()[0])[[i for i, _ in kit.week_questions()]]]]
-    with pytest.raises(VerdictFailed, match="SYNC_CURVE: the error at"):
-        sync(curve, best, perfect * len(kit.SYNC_CANDIDATES_S))
-    assert np.isfinite(list(curve.values())).all()
+def _twin_verdict(run_twin, variant=PRACTICE):
+    judge("twin_model_test", variant, answers=kit.probe_twin(run_twin))
+
+
+WEEK_RATE_PER_S = float(kit.shift_outputs(kit.week_export(7)[0]).sum() / (10 * 7.75 * 3600.0))
+
+
+def extrapolated(params, sync, *, until_s, seed):
+    """A twin that applies the week's mean rate to the working time left: no simulation."""
+    return round(WEEK_RATE_PER_S * kit.working_seconds(sync["t_s"], until_s))
+
+
+def noisy_extrapolated(params, sync, *, until_s, seed):
+    """The same rate, with Poisson noise drawn from the seed: random, but still not a simulation of the line."""
+    return int(stream(seed, "rate").poisson(WEEK_RATE_PER_S * kit.working_seconds(sync["t_s"], until_s)))
+
+
+@pytest.mark.parametrize("variant", [PRACTICE, OTHER])
+def test_the_solution_twin_simulates_like_the_graders(solution, variant, tmp_path, monkeypatch):
+    _on_week(variant, tmp_path, monkeypatch, lambda: _twin_verdict(solution["run_twin"], variant))
+
+
+def test_a_twin_that_extrapolates_a_rate_fails_even_with_noise():
+    with pytest.raises(VerdictFailed, match=r"same output whatever the seed.*not apply a rate"):
+        _twin_verdict(extrapolated)
+    with pytest.raises(VerdictFailed, match=r"too (many|few) parts on average"):
+        _twin_verdict(noisy_extrapolated)
+
+
+def test_a_twin_that_starts_from_an_empty_line_fails_downstream(solution):
+    def from_scratch(params, sync, *, until_s, seed):
+        """The line emptied, then its CONWIP cards released: every part at its first station, whatever the state."""
+        parts = [{**part, "station": params["routings"][part["product"]][0], "status": "queued"}
+                 for part in sync["parts"]]
+        return solution["run_twin"](params, {**sync, "parts": parts}, until_s=until_s, seed=seed)
+
+    with pytest.raises(VerdictFailed, match="every part at or just before the last station: the twin completes too "
+                                            "few"):
+        _twin_verdict(from_scratch)
+
+
+def test_a_twin_blind_to_a_breakdown_in_progress_fails(solution):
+    def blind(params, sync, *, until_s, seed):
+        stations = {name: {**state, "state": "running"} for name, state in sync["stations"].items()}
+        return solution["run_twin"](params, {**sync, "stations": stations}, until_s=until_s, seed=seed)
+
+    with pytest.raises(VerdictFailed, match=r"bottleneck down .* too many parts"):
+        _twin_verdict(blind)
+
+
+def test_the_twin_probe_states_are_consistent_with_the_line():
+    probe = kit.twin_probe(123)
+    params = kit.line_model()
+    assert len(probe["seeds"]) == kit.TWIN_PROBE_RUNS and len(set(probe["seeds"])) == kit.TWIN_PROBE_RUNS
+    for case in probe["cases"]:
+        sync = case["sync"]
+        assert len(sync["parts"]) == params["conwip"], case["case"]
+        for part in sync["parts"]:
+            assert part["station"] in params["routings"][part["product"]], case["case"]
+        queued = pd.Series([p["station"] for p in sync["parts"] if p["status"] == "queued"]).value_counts()
+        assert all(count <= params["stations"][name]["buffer"] for name, count in queued.items()), case["case"]
+        assert 0 < kit.working_seconds(sync["t_s"], case["until_s"]) == case["until_s"] - sync["t_s"], \
+            "the horizon holds no break"
+    assert [c["sync"]["stations"]["cnc"]["state"] for c in probe["cases"]].count("down") == 1
+
+
+def test_the_graders_twin_agrees_with_the_solutions_on_many_runs(solution):
+    """Two independent restarts of the line's model from the same state: the grader's (verdicts) and the
+    solution's (the notebook) give the same mean output within four standard errors on 300 runs."""
+    probe = kit.twin_probe(5)
+    for case in probe["cases"]:
+        grader = np.asarray([verdicts.reference_twin(probe["params"], case["sync"], case["until_s"], 80_000 + run)
+                             for run in range(300)], dtype=float)
+        notebook = np.asarray([solution["run_twin"](probe["params"], case["sync"], until_s=case["until_s"], seed=run)
+                               for run in range(300)], dtype=float)
+        error = np.sqrt(grader.var(ddof=1) / 300 + notebook.var(ddof=1) / 300)
+        assert abs(grader.mean() - notebook.mean()) <= 4 * error + 1e-9, case["case"]
+
+
+def test_the_graders_sync_state_is_the_solutions_on_the_week(solution):
+    events, states = kit.week_export(7)
+    for t_s in (29.5 * 3600.0, 100_000.0, 300_000.0):
+        mine = solution["sync_state"](events[events["t_s"] <= t_s], states[states["t_s"] <= t_s], t_s)
+        truth = verdicts.true_sync_state(7, t_s)
+        assert mine["done"] == truth["done"]
+        assert {k: v["state"] for k, v in mine["stations"].items()} == {
+            k: v["state"] for k, v in truth["stations"].items()}
+        assert sorted((p["part_id"], p["station"], p["status"]) for p in mine["parts"]) == sorted(
+            (p["part_id"], p["station"], p["status"]) for p in truth["parts"])
+
+
+# --- the experiment on the synchronisation interval, and the choice ------------------------------------------
+
+
+def _curve(forecast_errors):
+    return kit.probe_sync_curve(forecast_errors)
+
+
+def test_the_solutions_experiment_is_the_graders_rerun(solution):
+    judge("sync_curve_test", curve=_curve(solution["forecast_errors"]))
+    with pytest.raises(VerdictFailed, match="not run at the grader's intervals"):
+        judge("sync_curve_test", OTHER, curve=_curve(solution["forecast_errors"]))
+
+
+def _experiment(solution, *, age=True, cut=True, signed=False):
+    """The experiment with a mistake: no ageing (synchronised at the question itself), no cut (the whole week's
+    log given to the predictor), or signed errors."""
+    events, states = kit.production_log()
+
+    def forecast_errors(predict, interval_s):
+        outputs = kit.shift_outputs(events)
+        errors = []
+        for shift, (_, end_s) in enumerate(kit.week_shifts()):
+            for before_s in kit.QUERY_BEFORE_END_S:
+                synced_s = end_s - before_s - (interval_s if age else 0.0)
+                seen_events = events[events["t_s"] <= synced_s] if cut else events
+                seen_states = states[states["t_s"] <= synced_s] if cut else states
+                error = predict(seen_events, seen_states, synced_s) - outputs[shift]
+                errors.append(error if signed else abs(error))
+        return np.array(errors)
+
+    return forecast_errors
+
+
+def test_an_experiment_that_does_not_age_the_data_leaks_the_future_or_signs_its_errors_fails(solution):
+    with pytest.raises(VerdictFailed, match="synchronised `interval_s` before each question"):
+        judge("sync_curve_test", curve=_curve(_experiment(solution, age=False)))
+    with pytest.raises(VerdictFailed, match="it saw the future"):
+        judge("sync_curve_test", curve=_curve(_experiment(solution, cut=False)))
+    with pytest.raises(VerdictFailed, match=r"each error must be \|forecast"):
+        judge("sync_curve_test", curve=_curve(_experiment(solution, signed=True)))
+    judge("sync_curve_test", curve=_curve(_experiment(solution)))
+
+
+def test_the_chosen_interval_must_be_measured_within_budget_and_hold_on_the_graders_rerun():
+    budget = kit.error_budget()
+    curve = [[60.0, 3.0], [900.0, 4.0], [1800.0, budget + 1.0]]
+    judge("sync_rate_test", curve=curve, period_s=900.0)
+    with pytest.raises(VerdictFailed, match="one of the intervals of your experiment"):
+        judge("sync_rate_test", curve=curve, period_s=600.0)
+    with pytest.raises(VerdictFailed, match="your own curve puts the twin's error at this interval above"):
+        judge("sync_rate_test", curve=curve, period_s=1800.0)
+    with pytest.raises(VerdictFailed, match="at least three"):
+        judge("sync_rate_test", curve=curve[:2], period_s=900.0)
+
+
+def test_a_claimed_error_the_graders_rerun_does_not_confirm_fails():
+    """Week 23's budget is tight: synchronised every hour, the line's model misses it on that week."""
+    variant = Variant(LAB, "tight", 23)
+    budget = kit.error_budget(kit.shift_outputs(kit.week_export(23)[0]))
+    assert verdicts.reference_errors(23, 3600.0).mean() > budget + verdicts.BUDGET_SLACK_PARTS
+    with pytest.raises(VerdictFailed, match=r"rerun by the grader on this week.*synchronise more often"):
+        judge("sync_rate_test", variant, curve=[[60.0, 1.0], [600.0, 2.0], [3600.0, 3.0]], period_s=3600.0)
 
 
 # --- wrong answers through the grader (test_labs.py grades the solution and the blank release) -------------
 
-UNSYNCED_PREDICTOR = '''
-def predict_shift_output(events, states, t_s):
-    """A twin that never synchronises: the average shift, whatever happened in this one."""
-    done = events[events["kind"] == "part_completed"]["t_s"]
-    return len(done) / max(1, len({shift_window(t)[0] for t in done}))
-'''
+EXTRAPOLATING_TWIN = """
+def run_twin(params, sync, *, until_s, seed):
+    \"\"\"Not a simulation: the week's mean rate times the working time left.\"\"\"
+    rate_per_s = shift_outputs(events).sum() / (len(week_shifts()) * 7.75 * 3600.0)
+    return round(rate_per_s * working_seconds(sync["t_s"], until_s))
+"""
 
 
-def _never_synced(versions: LabVersions) -> nbformat.NotebookNode:
-    """The solution with a twin that never synchronises."""
-    cell_by_id(versions.source, f"{LAB}_predict").source += "\n" + UNSYNCED_PREDICTOR
+def _extrapolating(versions: LabVersions) -> nbformat.NotebookNode:
+    """The solution with a twin that extrapolates the week's rate instead of simulating the line."""
+    cell_by_id(versions.source, f"{LAB}_twin").source += "\n" + EXTRAPOLATING_TWIN
     return versions.source
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     return grade_variants(tmp_path_factory.mktemp("twin_build_course"), LAB,
-                          {"ada": the_solution, "ben": the_solution,
-                           "never_synced": _never_synced})
+                          {"ada": the_solution, "ben": the_solution, "extrapolating": _extrapolating,
+                           "blank": lambda versions: versions.released})
 
 
 @pytest.mark.slow
@@ -309,7 +450,15 @@ def test_the_solution_scores_full_marks_on_two_secret_variants(graded):
 
 
 @pytest.mark.slow
-def test_a_twin_that_never_synchronises_loses_the_prediction_and_sync_rate_points(graded):
-    never_synced = graded.auto_scores("never_synced")
-    assert set(graded.lost_points("never_synced")) == {f"{LAB}_prediction_test", f"{LAB}_sync_rate_test"}, never_synced
-    assert never_synced[f"{LAB}_prediction_test"][0] == 0
+def test_a_twin_that_extrapolates_a_rate_loses_the_twin_points(graded):
+    lost = graded.lost_points("extrapolating")
+    assert lost.get(f"{LAB}_twin_model_test") == 3, graded.auto_scores("extrapolating")
+    # The experiment, the choice, the state and the rest do not depend on how the twin forecasts; the rate's
+    # predictions may or may not meet the budget on a secret variant.
+    assert set(lost) <= {f"{LAB}_twin_model_test", f"{LAB}_prediction_test"}, lost
+
+
+@pytest.mark.slow
+def test_the_blank_release_scores_zero_on_every_automatic_cell(graded):
+    scores = graded.auto_scores("blank")
+    assert scores and all(score == 0 for score, _top in scores.values()), scores

@@ -1,14 +1,17 @@
 """The SimPy line: tiny simulations checked against their event logs, determinism, commands and the calendar."""
 
+import gc
 import json
 
 import pytest
 import simpy
+import yaml
 
 from simulators.errors import CommandError
 from simulators.line import Line, simulate
-from simulators.plantfile import load_plant, parse_plant
+from simulators.plantfile import default_plant_path, load_plant, parse_plant
 from simulators.records import MesEvent, StateChange
+from simulators.scenarios import load_scenario
 
 
 def _plant(stations: dict, routing: list, release: dict, **extra):
@@ -234,3 +237,90 @@ def test_conwip_command_on_an_open_line_and_overlapping_maintenance_are_refused(
     line.maintenance_stop("m", 60)
     with pytest.raises(CommandError, match="already in progress"):
         line.maintenance_stop("m", 60)
+
+
+def test_a_station_with_two_servers_works_on_two_parts_at_once_from_one_queue():
+    """Servers m_1 and m_2 share m's buffer: parts 1 and 2 start together, part 3 waits for the first free one."""
+    line = _run(_plant({"m": {"input_buffer": None, "servers": 2}}, [("m", 10)], {"policy": "conwip", "wip_cap": 3}),
+                25)
+    started = [(e.t_s, e.machine, e.part_id) for e in line.events if e.kind == "part_started"]
+    assert started[:4] == [(0, "m_1", 1), (0, "m_2", 2), (10, "m_1", 3), (10, "m_2", 4)]
+    assert _states(line, "m_1")[0] == (0, "running", None) and _states(line, "m_2")[0] == (0, "running", None)
+    snapshot = line.snapshot()
+    assert set(snapshot["states"]) == {"m_1", "m_2"} and set(snapshot["buffers"]) == {"m"}
+
+
+def test_a_maintenance_of_a_station_stops_all_its_servers_and_of_a_machine_one():
+    plant = _plant({"m": {"input_buffer": None, "servers": 2}}, [("m", 10)], OPEN_15)
+    line = _run(plant, 100, commands=[(20, "maintenance_stop", "m_2", 30), (60, "maintenance_stop", "m", 10)])
+    assert (20, "down", "maintenance") in _states(line, "m_2") and (20, "down", "maintenance") not in _states(
+        line, "m_1")
+    assert (60, "down", "maintenance") in _states(line, "m_1") and (60, "down", "maintenance") in _states(line, "m_2")
+
+
+def _faulty(tmp_path, **consequences):
+    """A one-station plant with a pressure sensor and a leak at 100-200 s with the given consequences."""
+    air = {"kind": "pressure", "unit": "bar", "range": [0, 10], "params": {"nominal_bar": 6}}
+    stations = {"m": {"input_buffer": None, "sensors": {"air": air}}}
+    plant = _plant(stations, [("m", 10)], {"policy": "conwip", "wip_cap": 1})
+    fault = {"id": "leak", "kind": "pressure_leak", "machine": "m", "start_h": 100 / 3600, "duration_h": 100 / 3600,
+             **consequences}
+    path = tmp_path / "leak.yaml"
+    path.write_text(json.dumps({"faults": [fault]}))
+    return plant, load_scenario(path, plant)
+
+
+def test_a_fault_slows_its_station_scraps_parts_and_stops_it_for_repair_at_its_end(tmp_path):
+    plant, scenario = _faulty(tmp_path, speed_factor=0.5, scrap_rate=0.9, repair_h=50 / 3600)
+    env = simpy.Environment()
+    line = Line(env, plant, 1, scenario=scenario)
+    line.run_until(400)
+    normal = simulate(plant, hours=400 / 3600, seed=1)
+    assert [e for e in line.events if e.t_s < 100] == [e for e in normal.events if e.t_s < 100]  # same until then
+    starts = {e.part_id: e.t_s for e in line.events if e.kind == "part_started"}
+    durations = {e.part_id: e.t_s - starts[e.part_id] for e in line.events if e.kind == "part_finished"}
+    assert {durations[p] for p, t in starts.items() if 100 <= t < 180} == {20}  # half speed while active
+    assert {durations[p] for p, t in starts.items() if t < 100 or 250 <= t < 380} == {10}
+    in_window = [e for e in line.events if e.kind in ("part_scrapped", "part_completed") and 100 < e.t_s <= 200]
+    assert sum(e.kind == "part_scrapped" for e in in_window) >= len(in_window) - 2
+    assert (200, "down", "pressure_leak") in _states(line, "m") and (250, "running", None) in _states(line, "m")
+    assert [(e.t_s, e.kind, e.reason) for e in line.events if e.kind.startswith("downtime")] == [
+        (200, "downtime_started", "pressure_leak"), (250, "downtime_ended", "pressure_leak")]
+
+
+def test_sensor_faults_leave_the_line_alone(tmp_path):
+    plant = load_plant()
+    for name in ("sensor_stuck", "network_outage"):
+        faulty = simulate(plant, hours=8, seed=2, scenario=load_scenario(name, plant))
+        assert faulty.events == simulate(plant, hours=8, seed=2).events
+
+
+def test_the_product_plan_sets_each_days_mix():
+    """Mondays make only brackets and Tuesdays only housings; the other days follow the products' mix."""
+    data = yaml.safe_load(default_plant_path().read_text())
+    data["regimes"] = {"product_plan": {"mon": {"bracket": 1.0}, "tue": {"housing": 1.0}}}
+    run = simulate(parse_plant(data, "plan.yaml"), hours=72, seed=3)
+    released = [(e.t_s // 86400, e.product) for e in run.events if e.kind == "part_released" and e.t_s > 0]
+    assert {p for day, p in released if day == 0} == {"bracket"}  # t=0 is Monday 06:00
+    assert {p for day, p in released if day == 1} == {"housing"}
+    assert {p for day, p in released if day == 2} == {"bracket", "housing"}
+
+
+def test_running_the_line_pauses_the_garbage_collector_and_restores_it():
+    env = simpy.Environment()
+    line = Line(env, load_plant(), 1)
+    seen = []
+    env.process(_probe(env, seen))
+    line.run_until(10)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        line.run_until(20)
+        assert not gc.isenabled()  # a caller's choice is left as it was
+    finally:
+        gc.enable()
+
+
+def _probe(env, seen):
+    yield env.timeout(1)
+    seen.append(gc.isenabled())

@@ -31,6 +31,37 @@ def test_default_plant_is_a_two_product_machining_line_with_shifts_and_conwip():
     assert plant.start == datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 
 
+def test_new_options_default_to_what_a_plant_file_without_them_always_meant():
+    plant = parse_plant(_base(), "base.yaml")
+    saw = plant.stations["saw"]
+    assert saw.servers == 1 and saw.machines == ("saw",) and saw.breakdowns.wear_shape == 2.0
+    assert saw.sensors[0].period_s is None and saw.sensors[0].resolution == 0.0
+    step = plant.products["b"].routing[0]
+    assert (step.ideal_s, step.load, step.ideal_cycle_s) == (None, 1.0, 10.0)
+    assert plant.regimes.ambient.day_night_c == 0.0 and not plant.regimes.product_plan
+    assert plant.machine_station() == {"saw": "saw", "cnc": "cnc"}
+
+
+def test_the_realistic_plant_is_the_default_line_seen_through_a_real_sensor_network():
+    default, realistic = load_plant(), load_plant("realistic")
+    assert realistic.source == str(default_plant_path().parent / "realistic.yaml")
+    assert list(realistic.stations) == list(default.stations)
+    for name, station in realistic.stations.items():
+        other = default.stations[name]
+        assert (station.breakdowns, station.scrap_rate, station.input_buffer) == (
+            other.breakdowns, other.scrap_rate, other.input_buffer)
+    assert realistic.calendar == default.calendar and realistic.release == default.release
+    assert realistic.regimes.product_plan and realistic.regimes.ambient.weekend_c < 0
+
+
+def test_a_station_with_servers_names_its_machines():
+    data = _base()
+    data["stations"]["cnc"]["servers"] = 3
+    plant = parse_plant(data, "s.yaml")
+    assert plant.stations["cnc"].machines == ("cnc_1", "cnc_2", "cnc_3")
+    assert list(plant.machine_station()) == ["saw", "cnc_1", "cnc_2", "cnc_3"]
+
+
 def test_mm1_plant_is_one_exponential_station_with_open_arrivals_and_no_calendar():
     plant = load_plant(default_plant_path().parent / "mm1.yaml")
     assert list(plant.stations) == ["server"]
@@ -240,6 +271,26 @@ BAD = [
         _set("calendar", {**WORKDAY, "holidays": []}),
         "f.yaml: calendar: unknown key 'holidays'; allowed: shifts, breaks, working_days",
     ),
+    (_set("stations.saw.servers", 0), "f.yaml: stations.saw.servers: must be an integer in [1, 20], got 0"),
+    (_set("stations.saw.servers", 21), "f.yaml: stations.saw.servers: must be an integer in [1, 20], got 21"),
+    (lambda data: (_set("stations.cnc.servers", 2)(data), _set("stations.cnc_1", {})(data)),
+     "stations: two machines are named 'cnc_1'"),
+    (
+        _set("stations.saw.breakdowns", {"mtbf_hours": 8, "mttr_hours": 1, "wear_shape": 0.5}),
+        "stations.saw.breakdowns.wear_shape: must be in [1, 10], got 0.5",
+    ),
+    (_set("stations.saw.sensors.power.period_s", 0.5), "sensors.power.period_s: must be in [1, 300], got 0.5"),
+    (_set("stations.saw.sensors.power.period_s", 600), "sensors.power.period_s: must be in [1, 300], got 600"),
+    (_set("stations.saw.sensors.power.resolution", -1), "sensors.power.resolution: must be >= 0, got -1"),
+    (_set("stations.saw.sensors.power.resolution", 10), "sensors.power.resolution: must be below the range's span"),
+    (_set("products.a.routing.0.ideal_s", 0), "products.a.routing[0].ideal_s: must be > 0, got 0"),
+    (_set("products.a.routing.0.load", -1), "products.a.routing[0].load: must be > 0, got -1"),
+    (_set("regimes", {"weather": {}}), "f.yaml: regimes: unknown key 'weather'; allowed: ambient, product_plan"),
+    (_set("regimes", {"ambient": {"day_night_c": "warm"}}), "regimes.ambient.day_night_c: must be a number"),
+    (_set("regimes", {"ambient": {"day_to_day_sd_c": -1}}), "regimes.ambient.day_to_day_sd_c: must be in [0, 50]"),
+    (_set("regimes", {"product_plan": {"monday": {"a": 1}}}), "regimes.product_plan: 'monday' is not a weekday"),
+    (_set("regimes", {"product_plan": {"mon": {"z": 1}}}), "regimes.product_plan.mon: no product 'z'"),
+    (_set("regimes", {"product_plan": {"mon": {"a": 0.5}}}), "regimes.product_plan.mon: the shares must sum to 1"),
 ]
 
 

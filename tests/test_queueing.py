@@ -1,9 +1,12 @@
 """The line model reproduces queueing theory over long runs, within a 99% confidence interval from replications.
 
-Three textbook systems: an M/M/1 station, a tandem of exponential stations with unlimited buffers (a Jackson
-network: each station is an M/M/1 queue), and a closed CONWIP line of equal exponential stations, whose
-throughput comes from Mean Value Analysis. Seeds are fixed, so each test is deterministic.
+Four textbook systems: an M/M/1 station, an M/M/c station (parallel servers sharing one queue, Erlang C), a
+tandem of exponential stations with unlimited buffers (a Jackson network: each station is an M/M/1 queue), and
+a closed CONWIP line of equal exponential stations, whose throughput comes from Mean Value Analysis. Seeds are
+fixed, so each test is deterministic.
 """
+
+import math
 
 import numpy as np
 import pytest
@@ -31,13 +34,13 @@ def _replicate(plant, hours: float, warmup_hours: float) -> list[dict]:
     ]
 
 
-def _open_line(means_s: list[float], interarrival_s: float):
+def _open_line(means_s: list[float], interarrival_s: float, servers: int = 1):
     return parse_plant(
         {
             "schema": "factorylab/plant/v1",
             "name": "tandem",
             "location": {"site": "lab", "area": "queueing", "line": "tandem"},
-            "stations": {f"s{i}": {"input_buffer": None} for i in range(len(means_s))},
+            "stations": {f"s{i}": {"input_buffer": None, "servers": servers} for i in range(len(means_s))},
             "products": {
                 "job": {
                     "mix": 1.0,
@@ -73,6 +76,28 @@ def test_mm1_station_matches_utilisation_time_in_system_and_wip():
     _within_ci([k["mean_cycle_time_s"] for k in runs], 1 / (service_rate - arrival_rate))
     _within_ci([k["mean_wip"] for k in runs], 0.7 / (1 - 0.7))
     _within_ci([k["throughput_per_hour"] for k in runs], 3600 * arrival_rate)
+
+
+def erlang_c_wait_s(servers: int, arrival_rate: float, service_rate: float) -> float:
+    """Mean time in queue of an M/M/c station (Erlang C)."""
+    load = arrival_rate / service_rate
+    rho = load / servers
+    tail = load**servers / math.factorial(servers) / (1 - rho)
+    p_wait = tail / (sum(load**k / math.factorial(k) for k in range(servers)) + tail)
+    return p_wait / (servers * service_rate - arrival_rate)
+
+
+@pytest.mark.slow
+def test_mmc_station_of_parallel_servers_sharing_one_queue_matches_erlang_c():
+    servers, service_s, interarrival_s = 2, 12.0, 8.0  # rho = 12 / (2 x 8) = 0.75
+    arrival_rate, service_rate = 1 / interarrival_s, 1 / service_s
+    wait_s = erlang_c_wait_s(servers, arrival_rate, service_rate)
+    assert wait_s == pytest.approx(15.43, abs=0.01)  # P(wait) = 9/14 over (2/12 - 1/8) per second
+    runs = _replicate(_open_line([service_s], interarrival_s, servers=servers), hours=60, warmup_hours=1)
+    _within_ci([k["stations"]["s0"]["utilisation"] for k in runs], arrival_rate / (servers * service_rate))
+    _within_ci([k["machines"]["s0_2"]["utilisation"] for k in runs], arrival_rate / (servers * service_rate))
+    _within_ci([k["mean_cycle_time_s"] for k in runs], wait_s + service_s)
+    _within_ci([k["mean_wip"] for k in runs], arrival_rate * (wait_s + service_s))  # Little's law
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Sensor physics: each kind coupled to the machine's state, speed and wear; windows continue smoothly."""
+"""Sensor physics: each kind coupled to the machine's state, speed, product and wear; windows continue smoothly."""
 
 import dataclasses
 import math
@@ -8,8 +8,8 @@ import pytest
 
 from simulators.errors import PlantFileError
 from simulators.plantfile import load_plant
-from simulators.records import SetpointChange, StateChange
-from simulators.sensors import PlantSensors, check_plant_sensors, plant_sensors, sensor_metadata
+from simulators.records import Renewal, SetpointChange, StateChange
+from simulators.sensors import SEVERITY_RANGE, PlantSensors, check_plant_sensors, plant_sensors, sensor_metadata
 
 PLANT = load_plant()
 INDEX = {(info.machine, info.name): info for info in plant_sensors(PLANT)}
@@ -101,30 +101,70 @@ def test_a_log_that_grows_between_windows_gives_the_same_signal_as_the_whole_log
         assert np.allclose(got.value, want.value, atol=1e-12)
 
 
-def test_vibration_grows_with_running_time_and_drops_back_after_a_repair():
+def renewals_for(machine: str, lives: list[tuple[float, float]]) -> list[Renewal]:
+    """Renewals of `machine` at (t_s, life_s); every other machine is renewed at t=0 without a life."""
+    others = [Renewal(0.0, name, math.nan) for name in PLANT.stations if name != machine]
+    return sorted(others + [Renewal(t, machine, life) for t, life in lives], key=lambda r: r.t_s)
+
+
+def wear_signal(machine, sensor, log, renewals, hours, window_s=None, seed=7):
+    sensors = PlantSensors(PLANT, seed, None)
+    horizon, step = hours * 3600.0, (window_s or hours * 3600.0)
+    ts, values, t0 = [], [], 0.0
+    while t0 < horizon:
+        t1 = min(t0 + step, horizon)
+        readings = sensors.window(t0, t1, log, [], renewals)
+        mine = readings.sensor == INDEX[(machine, sensor)].index
+        ts.append(readings.t_s[mine])
+        values.append(readings.value[mine])
+        t0 = t1
+    return np.concatenate(ts), np.concatenate(values)
+
+
+def test_vibration_rises_over_the_end_of_a_life_up_to_a_bounded_peak_and_drops_after_the_repair():
+    """The CNC, renewed at t=0 with a life of 5 h of up time, breaks down at 5 h: its vibration is flat at first,
+    rises over the last part of the life up to base + gain x severity (at most base + gain), and is back to base
+    once repaired (renewed at 5.5 h with a new life)."""
     hour = 3600.0
     log = log_for("cnc", [(0.0, "running"), (5 * hour, "down"), (5.5 * hour, "running")])
+    renewals = renewals_for("cnc", [(0.0, 5 * hour), (5.5 * hour, 20 * hour)])
+    t, vibration = wear_signal("cnc", "vibration", log, renewals, hours=7.0)
+    p = INDEX[("cnc", "vibration")].params
+    at = {h: vibration[np.searchsorted(t, h * hour)] for h in (0.1, 2.0, 4.0, 4.99, 5.6)}
+    assert at[0.1] == pytest.approx(p["base_mm_s"], abs=1e-3)
+    assert at[0.1] < at[2.0] < at[4.0] < at[4.99]
+    assert at[2.0] - at[0.1] < (at[4.99] - at[0.1]) / 10  # the precursor is in the last part of the life
+    peak = at[4.99] - p["base_mm_s"]
+    assert SEVERITY_RANGE[0] * p["wear_gain_mm_s"] * 0.99 < peak <= p["wear_gain_mm_s"]
+    assert at[5.6] == pytest.approx(p["base_mm_s"], abs=1e-3)
+    assert np.allclose(vibration[(t >= 5 * hour) & (t < 5.5 * hour)], p["rest_mm_s"])
+    assert vibration.max() <= p["base_mm_s"] + p["wear_gain_mm_s"]
+
+
+def test_wear_counts_up_time_and_stops_while_the_machine_is_off():
+    """Wear is the up time since the renewal over the life: 2 h of planned stop in the middle add nothing."""
+    hour = 3600.0
+    stopped = log_for("cnc", [(0.0, "running"), (1 * hour, "planned_stop"), (3 * hour, "starved"),
+                              (3.5 * hour, "running")])
+    straight = log_for("cnc", [(0.0, "running"), (1 * hour, "starved"), (1.5 * hour, "running")])
+    renewals = renewals_for("cnc", [(0.0, 4 * hour)])
+    t_stop, with_stop = wear_signal("cnc", "vibration", stopped, renewals, hours=5.0)
+    t_run, without = wear_signal("cnc", "vibration", straight, renewals, hours=5.0)
+    # 2.5 h of up time: at 4.5 h with the stop, at 2.5 h without
+    assert with_stop[np.searchsorted(t_stop, 4.5 * hour)] == pytest.approx(
+        without[np.searchsorted(t_run, 2.5 * hour)], rel=1e-9)
+
+
+def test_without_renewals_the_machines_wear_by_their_reference_from_each_repair():
+    """MES logs alone (no renewals): renewed at t=0 and at the end of each down state, worn over the MTBF."""
+    hour = 3600.0
+    log = log_for("cnc", [(0.0, "running"), (6 * hour, "down"), (6.5 * hour, "running")])
     t, vibration = signal("cnc", "vibration", log, hours=7.0)
     p = INDEX[("cnc", "vibration")].params
     assert p["wear_reference_hours"] == PLANT.stations["cnc"].breakdowns.mtbf_hours
-    at = {h: vibration[np.searchsorted(t, h * hour)] for h in (0.1, 2.0, 4.9, 5.6)}
-    assert at[0.1] < at[2.0] < at[4.9]
-    # after 4.9 h of running: base + gain * (4.9 h / wear_reference)^2
-    ref = p["wear_reference_hours"]
-    assert at[4.9] == pytest.approx(p["base_mm_s"] + p["wear_gain_mm_s"] * (4.9 / ref) ** 2, rel=1e-3)
-    assert at[5.6] == pytest.approx(p["base_mm_s"] + p["wear_gain_mm_s"] * (0.1 / ref) ** 2, rel=1e-3)
-    down = (t >= 5 * hour) & (t < 5.5 * hour)
-    assert np.allclose(vibration[down], p["rest_mm_s"])
-
-
-def test_wear_counts_running_time_only():
-    hour = 3600.0
-    log = log_for("cnc", [(0.0, "running"), (1 * hour, "starved"), (3 * hour, "running")])
-    t, vibration = signal("cnc", "vibration", log, hours=4.0)
-    p = INDEX[("cnc", "vibration")].params
-    # at 3.5 h the CNC has run 1.5 h since t=0 (the starved 2 h do not wear it)
-    expected = p["base_mm_s"] + p["wear_gain_mm_s"] * (1.5 / p["wear_reference_hours"]) ** 2
-    assert vibration[np.searchsorted(t, 3.5 * hour)] == pytest.approx(expected, rel=1e-3)
+    worn = vibration[np.searchsorted(t, 5.9 * hour)]  # worn out after the MTBF of up time, and it stays so
+    assert SEVERITY_RANGE[0] * p["wear_gain_mm_s"] <= worn - p["base_mm_s"] <= p["wear_gain_mm_s"]
+    assert vibration[np.searchsorted(t, 6.6 * hour)] == pytest.approx(p["base_mm_s"], abs=1e-3)
 
 
 def test_pressure_and_flow_are_nominal_running_reduced_idle_and_zero_when_down():

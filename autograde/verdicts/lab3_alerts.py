@@ -1,17 +1,22 @@
 """Verdicts of lab3_alerts (CCPM competence 3, alert thresholds), decided in the grader's process.
 
-The lab's brief sets four objectives, one per fault the plant can suffer (`OBJECTIVES`): the sensor that shows
-the fault, the machine states it shows in, the documented limit, the severity, the recipient and the longest
-acceptable detection delay. The kernel records the learner's rules, the alarms its `AlertEngine` raised when
-it replayed the recorded shifts of the learner's graded variant, and what its engine, e-mail, MQTT and panel
-code did on inputs the grader chose (`grader_inputs`). Here they are judged against the variant's ground
-truth (its noise-free normal operation and its fault windows, `autograde.variants.truth_tables`) and against
-a reference engine and panel run on the same inputs:
+The lab's brief sets five objectives, one per signal that shows a fault the plant can suffer (`OBJECTIVES`): the
+sensor that shows the fault, the machine states it shows in, the documented limit, the severity, the recipient, the
+fault scenarios it must catch and the lead time maintenance needs before the repair. The kernel records the
+learner's rules, the alarms its `AlertEngine` raised when it replayed the recorded data of the learner's graded
+variant (the second of two weeks of normal operation, and one shift per fault scenario), the performance measures
+the learner computed from them, and what its engine, e-mail, MQTT and panel code did on inputs the grader chose
+(`grader_inputs`). Here they are judged against the variant's ground truth (its noise-free normal operation and its
+fault windows, `autograde.variants.truth_tables`) and against a reference engine and panel run on the same inputs:
 
-- thresholds: one rule per objective, on the right side, between normal operation and the brief's limit,
-  with a hysteresis, a pending period and the states where the fault shows;
-- engine: pending period, interrupted conditions, hysteresis, state gating, acknowledgement, history;
-- detection / quiet: every fault detected in time; no alarm outside a fault, no chattering, no silent rule;
+- thresholds: per objective, rules on the right side, between normal operation over the history's first week
+  *in the days each rule watches* (the levels move with the product plan and the weather: one threshold from one
+  shift fires on the hotter days) and the brief's limit, with a hysteresis, a pending period and the states where
+  the fault shows; an objective may split the working week into regimes (`days`) that do not overlap;
+- engine: pending period, interrupted conditions, hysteresis, state and day gating, acknowledgement, history;
+- measures: the learner's false alarms per week and lead times are those of its own replays;
+- detection / quiet: every fault caught with the brief's lead time before its repair; at most the brief's false
+  alarms per week, none during the network outage or on a sensor without a fault, no chattering, no deaf rule;
 - routing, e-mail, MQTT: the brief's routing table, and one well-formed message per alarm;
 - panel: the light takes the worst active severity's colour (and only it), the horn follows acknowledgement.
 """
@@ -32,7 +37,6 @@ from labkit import lab3_alerts as kit
 from labkit import plaindata
 
 VERDICTS = LabVerdicts("lab3_alerts")
-HOURS = 8.0
 SEVERITIES = ("info", "warning", "critical")
 # The brief's routing table: the channels each severity goes to, no more, no fewer.
 SEVERITY_CHANNELS = {
@@ -43,16 +47,18 @@ SEVERITY_CHANNELS = {
 MAIL_DOMAIN = "lyon.factorylab.example"  # the only domain the plant's mail relay may deliver to
 SENDER = f"line1-alarms@{MAIL_DOMAIN}"
 MAX_FIRINGS_PER_FAULT = 3  # more fire/clear cycles than this during one fault is chattering
-QUIET_SCENARIOS = ("normal", "network_outage")
+MAX_FALSE_ALARMS_PER_WEEK = 1  # the brief's alarm hygiene, per objective, in the week of normal operation
+WORKING_DAYS = ("mon", "tue", "wed", "thu", "fri")
+LEAD_TOLERANCE_MIN = 0.5  # a learner's lead time within this of its own replay's is right (rounding)
 SEVERITY_RANK = {"info": 1, "warning": 2, "critical": 3}
 
 
 @dataclass(frozen=True)
 class Objective:
-    """One objective of the brief: the fault to detect, where it shows, the documented limit and the delay."""
+    """One objective of the brief: the faults to detect, where they show, the documented limit and the lead."""
 
     key: str
-    scenario: str
+    scenarios: tuple[str, ...]
     machine: str
     sensor: str
     direction: str  # "above": the fault raises the value; "below": it lowers it
@@ -61,27 +67,32 @@ class Objective:
     limit_source: str
     severity: str
     recipient: str
-    max_delay_s: float  # from the first moment the fault is visible
+    min_lead_min: float  # the alarm must come at least this long before the fault's repair stop
 
     @property
-    def delay_min(self) -> float:
-        return self.max_delay_s / 60
+    def pair(self) -> str:
+        return f"{self.machine}/{self.sensor}"
 
 
 OBJECTIVES = (
-    Objective("spindle_overheat", "cooling_failure", "cnc", "spindle_temperature", "above", ("running",),
-              75.0, "spindle supplier manual: 75 °C maximum for continuous machining", "critical",
-              f"maintenance.oncall@{MAIL_DOMAIN}", 40 * 60),
-    Objective("saw_bearing", "bearing_wear", "saw", "vibration", "above", ("running",),
-              4.5, "ISO 10816-3 for a small machine: 4.5 mm/s is the zone C/D boundary", "warning",
-              f"maintenance.planning@{MAIL_DOMAIN}", 90 * 60),
-    Objective("deburr_air", "pressure_leak", "deburr", "air_pressure", "below", ("running", "starved", "blocked"),
+    Objective("spindle_overheat", ("cooling_failure",), "cnc", "spindle_temperature", "above", ("running",), 80.0,
+              "spindle supplier manual: 80 °C maximum for continuous machining", "critical",
+              f"maintenance.oncall@{MAIL_DOMAIN}", 30.0),
+    Objective("coolant_supply", ("cooling_failure", "slow_cooling_degradation"), "cnc", "coolant_pressure", "below",
+              ("running",), 30.0, "CNC manual: through-spindle coolant needs at least 30 bar while machining",
+              "critical", f"maintenance.oncall@{MAIL_DOMAIN}", 60.0),
+    Objective("saw_bearing", ("bearing_wear",), "saw", "vibration", "above", ("running",), 4.5,
+              "ISO 10816-1 (now ISO 20816-1), class I (machines up to 15 kW): 4.5 mm/s r.m.s. is the zone C/D "
+              "boundary", "warning", f"maintenance.planning@{MAIL_DOMAIN}", 60.0),
+    Objective("deburr_air", ("pressure_leak",), "deburr", "air_pressure", "below", ("running", "starved", "blocked"),
               4.0, "brush robot data sheet: 4.0 bar minimum supply pressure", "warning",
-              f"maintenance.planning@{MAIL_DOMAIN}", 15 * 60),
-    Objective("wash_standby_energy", "energy_overconsumption", "wash", "power", "above", ("starved", "blocked"),
+              f"maintenance.planning@{MAIL_DOMAIN}", 60.0),
+    Objective("wash_standby_energy", ("energy_overconsumption",), "wash", "power", "above", ("starved", "blocked"),
               2.0, "energy manager: a standby draw above 2.0 kW is a fault (data sheet: 1.5 kW)", "info",
-              f"energy@{MAIL_DOMAIN}", 60 * 60),
+              f"energy@{MAIL_DOMAIN}", 60.0),
 )
+FAULT_SCENARIOS = tuple(dict.fromkeys(scenario for objective in OBJECTIVES for scenario in objective.scenarios))
+QUIET_SCENARIOS = ("network_outage",)
 
 
 # --- the grader's inputs ------------------------------------------------------------------------------------
@@ -104,7 +115,7 @@ def _engine_cases(seed: int) -> list[dict]:
     machine, sensor = "m", f"s{int(rng.integers(1, 9))}"
     above = {"name": name, "machine": machine, "sensor": sensor, "direction": "above", "threshold": threshold,
              "clear_threshold": clear, "pending_s": float(pending), "severity": str(rng.choice(SEVERITIES)),
-             "states": ["running", "blocked"], "channels": ["light"], "recipients": []}
+             "states": ["running", "blocked"], "days": [], "channels": ["light"], "recipients": []}
     first = [
         ["run", machine, sensor, base, 60, "running"],
         ["run", machine, sensor, round(threshold + 40, 1), 1, "running"],
@@ -126,11 +137,22 @@ def _engine_cases(seed: int) -> list[dict]:
     low_pending = int(rng.integers(5, 20))
     low = {"name": f"grader_low_{int(rng.integers(10, 99))}", "machine": "m", "sensor": "p", "direction": "below",
            "threshold": low_threshold, "clear_threshold": low_clear, "pending_s": float(low_pending),
-           "severity": str(rng.choice(SEVERITIES)), "states": ["running", "starved"], "channels": ["light"],
-           "recipients": []}
+           "severity": str(rng.choice(SEVERITIES)), "states": ["running", "starved"], "days": [],
+           "channels": ["light"], "recipients": []}
     second = [["run", "m", "p", round(low_clear + 1, 2), 20, "starved"],
               ["run", "m", "p", round(low_threshold - 0.5, 2), low_pending + 30, "starved"], ["mark", "below"]]
-    return [{"rules": [above], "steps": first}, {"rules": [low], "steps": second}]
+    day = int(rng.integers(1, 5))  # Tuesday to Friday: the stream starts on a Monday
+    regime_pending = int(rng.integers(10, 40))
+    regime = {"name": f"grader_regime_{int(rng.integers(10, 99))}", "machine": "m", "sensor": "t",
+              "direction": "above", "threshold": threshold, "clear_threshold": clear,
+              "pending_s": float(regime_pending),
+              "severity": str(rng.choice(SEVERITIES)), "states": ["running"], "days": [kit.DAYS[day]],
+              "channels": ["light"], "recipients": []}
+    third = [["skip", (day - 1) * 86400], ["run", "m", "t", over, regime_pending + 30, "running"],
+             ["mark", "other_day"], ["skip", 86400 - regime_pending - 30],
+             ["run", "m", "t", over, regime_pending + 30, "running"], ["mark", "its_day"]]
+    return [{"rules": [above], "steps": first}, {"rules": [low], "steps": second},
+            {"rules": [regime], "steps": third}]
 
 
 def _channel_case(seed: int) -> dict:
@@ -143,7 +165,7 @@ def _channel_case(seed: int) -> dict:
     threshold = round(float(rng.uniform(3, 80)), 2)
     rule = {"name": f"grader_{machine}_{sensor}_{int(rng.integers(100, 999))}", "machine": machine, "sensor": sensor,
             "direction": "above", "threshold": threshold, "clear_threshold": round(threshold * 0.95, 2),
-            "pending_s": float(rng.integers(10, 120)), "severity": severity, "states": ["running"],
+            "pending_s": float(rng.integers(10, 120)), "severity": severity, "states": ["running"], "days": [],
             "channels": list(SEVERITY_CHANNELS[severity]), "recipients": recipients}
     timestamp = kit.ORIGIN + pd.Timedelta(seconds=int(rng.integers(0, 16 * 3600)))
     return {"rule": rule, "event": str(rng.choice(["firing", "cleared"])),
@@ -157,7 +179,7 @@ def _panel_case(seed: int) -> dict:
         threshold = round(float(rng.uniform(1, 90)), 2)
         return {"name": name, "machine": "m", "sensor": name, "direction": "above", "threshold": threshold,
                 "clear_threshold": round(threshold - float(rng.uniform(0.1, 1)), 2), "pending_s": 30.0,
-                "severity": severity, "states": ["running"], "channels": channels, "recipients": []}
+                "severity": severity, "states": ["running"], "days": [], "channels": channels, "recipients": []}
 
     tag = int(rng.integers(10, 99))
     loud, quiet, energy = f"horn_{tag}", f"plan_{tag}", f"energy_{tag}"
@@ -193,8 +215,10 @@ def grader_inputs(variant: Variant) -> dict:
 
 @VERDICTS.preparer
 def prepare(variant: Variant, folder: Path) -> None:
+    """The variant's two weeks of normal operation and its fault shifts (observed tables), and the probes' inputs."""
+    add_dataset(folder, "normal", variant.seed, kit.HISTORY_HOURS, plant=kit.PLANT)
     for scenario in kit.SCENARIOS:
-        add_dataset(folder, scenario, variant.seed, HOURS)
+        add_dataset(folder, scenario, variant.seed, kit.SHIFT_HOURS, plant=kit.PLANT)
     for name, value in grader_inputs(variant).items():
         plaindata.write(folder / "inputs", name, value)
 
@@ -213,83 +237,119 @@ def read_rules(records) -> list[SimpleNamespace]:
         for field in ("threshold", "clear_threshold", "pending_s"):
             expect(plaindata.is_finite_number(record.get(field)),
                    f"rule {record['name']!r}: {field} must be a finite number")
-        for field in ("states", "channels", "recipients"):
+        for field in ("states", "days", "channels", "recipients"):
             expect(isinstance(record.get(field), list) and all(isinstance(x, str) for x in record[field]),
                    f"rule {record['name']!r}: {field} must be a tuple of texts")
+        unknown = sorted(set(record["days"]) - set(kit.DAYS))
+        expect(not unknown, f"rule {record['name']!r}: days {unknown} are not among {kit.DAYS}")
         rules.append(SimpleNamespace(**record))
     names = [rule.name for rule in rules]
     expect(len(set(names)) == len(names), "rule names must be unique")
     return rules
 
 
-def rule_for(rules, objective: Objective):
-    """The learner's rule watching the objective's sensor; VerdictFailed if none or several."""
+def days_of(rule) -> tuple[str, ...]:
+    """The weekdays a rule watches (every day when its `days` is empty)."""
+    return tuple(rule.days) or kit.DAYS
+
+
+def rules_for(rules, objective: Objective) -> list:
+    """The learner's rules watching the objective's sensor, one per operating regime: VerdictFailed if none,
+    if two watch the same day (one fault would raise two alarms), or if a working day is left unwatched."""
     found = [r for r in rules if (r.machine, r.sensor) == (objective.machine, objective.sensor)]
-    expect(bool(found), f"no rule watches {objective.machine}/{objective.sensor}: the brief's objective "
-                        f"{objective.key!r} needs one")
-    expect(len(found) == 1, f"{len(found)} rules watch {objective.machine}/{objective.sensor}: keep one per "
-                            "objective, or the same fault raises several alarms")
-    return found[0]
+    expect(bool(found), f"no rule watches {objective.pair}: the brief's objective {objective.key!r} needs one")
+    seen: dict[str, str] = {}
+    for rule in found:
+        for day in days_of(rule):
+            expect(day not in seen, f"rules {seen.get(day)!r} and {rule.name!r} both watch {objective.pair} on {day}: "
+                                    "give each operating regime its own days, or keep one rule, so that one fault "
+                                    "raises one alarm")
+            seen[day] = rule.name
+    unwatched = [day for day in WORKING_DAYS if day not in seen]
+    expect(not unwatched, f"no rule watches {objective.pair} on {', '.join(unwatched)}: the rules of an objective "
+                          "together cover every working day")
+    return found
 
 
 # --- thresholds -------------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=16)
-def _states(scenario: str, seed: int) -> pd.DataFrame:
-    """The machine states of the variant's `scenario` shift (as its kernel observed them), read once."""
-    return observed_tables(scenario, seed, HOURS, tables=("states",))["states"]
+@functools.lru_cache(maxsize=64)
+def _states(scenario: str, seed: int, hours: float = kit.SHIFT_HOURS) -> pd.DataFrame:
+    """The machine states of one of the variant's recordings (as its kernel observed them), read once."""
+    return observed_tables(scenario, seed, hours, tables=("states",), plant=kit.PLANT)["states"]
 
 
 @functools.lru_cache(maxsize=4)
-def normal_bands(seed: int) -> dict[str, tuple[float, float]]:
-    """Per objective, the 1st and 99th percentiles of its sensor's noise-free value in the variant's normal shift,
-    in the states where the objective watches it: a threshold inside this band would alarm on a healthy plant."""
-    truth = truth_tables("normal", seed, HOURS, tables=("readings_truth",))["readings_truth"]
-    states = _states("normal", seed)
+def normal_bands(seed: int) -> dict[str, pd.DataFrame]:
+    """Per objective and weekday, the 1st and 99th percentiles of its sensor's noise-free value over the
+    history's first week (the brief's "last week"), in the states where the objective watches it: a threshold
+    inside the band of a day it watches would alarm on a healthy machine that day."""
+    truth = truth_tables("normal", seed, kit.HISTORY_HOURS, tables=("readings_truth",), plant=kit.PLANT)
+    truth = truth["readings_truth"]
+    states = _states("normal", seed, kit.HISTORY_HOURS)
+    first_week_end = pd.Timestamp(truth.timestamp.min()).floor("h") + kit.WEEK
     bands = {}
     for objective in OBJECTIVES:
-        mine = truth[(truth.machine == objective.machine) & (truth.sensor == objective.sensor)]
+        mine = truth[(truth.machine == objective.machine) & (truth.sensor == objective.sensor)
+                     & (truth.timestamp < first_week_end)]
         mine = pd.merge_asof(mine.sort_values("timestamp"),
                              states.loc[states.machine == objective.machine, ["timestamp", "state"]].sort_values(
                                  "timestamp"), on="timestamp")
-        values = mine.loc[mine.state.isin(objective.shows_in), "true_value"]
-        bands[objective.key] = (float(values.quantile(0.01)), float(values.quantile(0.99)))
+        watched = mine[mine.state.isin(objective.shows_in)]
+        day = watched.timestamp.dt.day_of_week.map(dict(enumerate(kit.DAYS)))
+        bands[objective.key] = watched.groupby(day)["true_value"].quantile([0.01, 0.99]).unstack()
     return bands
+
+
+def band_of(seed: int, objective: Objective, rule) -> tuple[float, float]:
+    """Normal operation on the days `rule` watches: the lowest 1st and highest 99th percentile of those days."""
+    band = normal_bands(seed)[objective.key]
+    days = [day for day in days_of(rule) if day in band.index]
+    expect(bool(days), f"rule {rule.name!r} watches {objective.pair} only on days without production")
+    return float(band.loc[days, 0.01].min()), float(band.loc[days, 0.99].max())
 
 
 @VERDICTS.cell("lab3_alerts_thresholds_test")
 def thresholds(evidence: Evidence, variant: Variant) -> None:
-    """One rule per objective on its sensor and side, its threshold between the variant's normal operation and
-    the brief's limit, a clear threshold giving some hysteresis, a pending period and the fault's states."""
+    """For each objective, rules on its sensor and side, covering the working week in regimes that do not overlap,
+    each threshold between the variant's normal operation on the days it watches and the brief's limit, a clear
+    threshold giving some hysteresis, a pending period and the fault's states."""
     rules = read_rules(evidence["rules"])
     for objective in OBJECTIVES:
-        rule = rule_for(rules, objective)
-        where = f"rule {rule.name!r} ({objective.machine}/{objective.sensor})"
-        expect(rule.direction == objective.direction,
-               f"{where}: the fault of {objective.scenario} {'raises' if objective.direction == 'above' else 'lowers'}"
-               " the value: the rule's direction is wrong")
-        low, high = normal_bands(variant.seed)[objective.key]
-        if objective.direction == "above":
-            expect(rule.threshold > high, f"{where}: threshold {rule.threshold:g} lies within normal operation of "
-                                          "your plant (a healthy machine reaches it): raise it")
-            expect(rule.threshold <= objective.limit, f"{where}: threshold {rule.threshold:g} is beyond the brief's "
-                                                      f"limit {objective.limit:g} ({objective.limit_source})")
-            expect(high < rule.clear_threshold < rule.threshold,
-                   f"{where}: clear threshold {rule.clear_threshold:g} must be below the threshold (hysteresis) "
-                   "and above normal operation")
-        else:
-            expect(rule.threshold < low, f"{where}: threshold {rule.threshold:g} lies within normal operation of "
-                                         "your plant (a healthy machine reaches it): lower it")
-            expect(rule.threshold >= objective.limit, f"{where}: threshold {rule.threshold:g} is beyond the "
-                                                      f"brief's limit {objective.limit:g} ({objective.limit_source})")
-            expect(rule.threshold < rule.clear_threshold < low,
-                   f"{where}: clear threshold {rule.clear_threshold:g} must be above the threshold (hysteresis) "
-                   "and below normal operation")
-        expect(2 <= rule.pending_s < objective.max_delay_s / 2,
-               f"{where}: pending_s {rule.pending_s:g} s: at least 2 s (one sample is a spike, not a fault) and "
-               f"well under the brief's {objective.delay_min:g} min detection delay")
-        expect(set(objective.shows_in) <= set(rule.states),
-               f"{where}: states {tuple(rule.states)} must include {objective.shows_in}: the fault shows in those")
+        for rule in rules_for(rules, objective):
+            where = f"rule {rule.name!r} ({objective.pair})"
+            expect(rule.direction == objective.direction,
+                   f"{where}: the fault of {objective.scenarios[0]} "
+                   f"{'raises' if objective.direction == 'above' else 'lowers'} the value: the rule's direction is "
+                   "wrong")
+            low, high = band_of(variant.seed, objective, rule)
+            days = "" if not rule.days else f" on {', '.join(rule.days)}"
+            if objective.direction == "above":
+                expect(rule.threshold > high,
+                       f"{where}: threshold {rule.threshold:g} lies within normal operation of your plant{days} over "
+                       "last week (a healthy machine reaches it on some day): derive it from the whole history of "
+                       "the days it watches, or give each operating regime its own rule")
+                expect(rule.threshold <= objective.limit,
+                       f"{where}: threshold {rule.threshold:g} is beyond the brief's limit {objective.limit:g} "
+                       f"({objective.limit_source})")
+                expect(high < rule.clear_threshold < rule.threshold,
+                       f"{where}: clear threshold {rule.clear_threshold:g} must be below the threshold (hysteresis) "
+                       "and above normal operation")
+            else:
+                expect(rule.threshold < low,
+                       f"{where}: threshold {rule.threshold:g} lies within normal operation of your plant{days} over "
+                       "last week (a healthy machine reaches it on some day): lower it")
+                expect(rule.threshold >= objective.limit,
+                       f"{where}: threshold {rule.threshold:g} is beyond the brief's limit {objective.limit:g} "
+                       f"({objective.limit_source})")
+                expect(rule.threshold < rule.clear_threshold < low,
+                       f"{where}: clear threshold {rule.clear_threshold:g} must be above the threshold (hysteresis) "
+                       "and below normal operation")
+            expect(2 <= rule.pending_s < objective.min_lead_min * 60 / 2,
+                   f"{where}: pending_s {rule.pending_s:g} s: at least 2 s (one sample is a spike, not a fault) and "
+                   f"well under the brief's {objective.min_lead_min:g} min lead time")
+            expect(set(objective.shows_in) <= set(rule.states),
+                   f"{where}: states {tuple(rule.states)} must include {objective.shows_in}: the fault shows in those")
 
 
 # --- the engine on the grader's synthetic streams ---------------------------------------------------------
@@ -305,12 +365,13 @@ class _Rule:
     pending_s: float
     severity: str
     states: tuple = ("running",)
+    days: tuple = ()
     channels: tuple = ("light",)
     recipients: tuple = ()
 
 
 class ReferenceEngine:
-    """The brief's alert engine: pending period, hysteresis, state gating, acknowledgement (ISA-18.2)."""
+    """The brief's alert engine: pending period, hysteresis, state and day gating, acknowledgement (ISA-18.2)."""
 
     def __init__(self, rules):
         self.rules = {rule.name: rule for rule in rules}
@@ -323,6 +384,8 @@ class ReferenceEngine:
         events = []
         for rule in self.rules.values():
             if (rule.machine, rule.sensor) != (machine, sensor) or state not in rule.states:
+                continue
+            if rule.days and kit.DAYS[timestamp.weekday()] not in rule.days:
                 continue
             name = rule.name
             if self._active[name]:
@@ -369,6 +432,9 @@ ENGINE_PHASES = {
     "clear": "a value held past the clear threshold must clear the alarm once, pending_s after it crossed (±1 s)",
     "ack_cleared": "acknowledging a cleared alarm records nothing",
     "below": "a 'below' rule must fire once when the value stays under its threshold for pending_s",
+    "other_day": "a rule with days ignores the readings stamped on other weekdays (UTC): it fired on a day it does "
+                 "not watch",
+    "its_day": "a rule with days must fire on a day it watches, pending_s after the value crossed (±1 s)",
 }
 
 
@@ -413,126 +479,174 @@ def engine(evidence: Evidence, variant: Variant) -> None:
 
 # --- replays of the recorded scenarios --------------------------------------------------------------------
 
-def _visible_from(states: pd.DataFrame, objective: Objective, start: pd.Timestamp, end: pd.Timestamp):
-    """The first moment in [start, end) when the machine is in a state where the fault shows, or None."""
+def _visible(states: pd.DataFrame, objective: Objective, start: pd.Timestamp, end: pd.Timestamp) -> bool:
+    """Whether the machine is, at some moment of [start, end), in a state where the fault shows."""
     mine = states[states.machine == objective.machine].sort_values("timestamp", kind="stable")
     before = mine[mine.timestamp <= start]
     if len(before) and before.state.iloc[-1] in objective.shows_in:
-        return start
-    later = mine[(mine.timestamp > start) & (mine.timestamp < end) & mine.state.isin(objective.shows_in)]
-    return later.timestamp.iloc[0] if len(later) else None
-
-
-def exposure_s(states: pd.DataFrame, objective: Objective, start: pd.Timestamp, until: pd.Timestamp) -> float:
-    """Seconds the machine spent in a state where the fault shows, between `start` and `until`: the brief's
-    delays count from the fault becoming visible, and a stopped machine does not show (or worsen) its fault."""
-    mine = states[states.machine == objective.machine].sort_values("timestamp", kind="stable")
-    before = mine[mine.timestamp <= start]
-    segments = [(start, before.state.iloc[-1] if len(before) else None)]
-    later = mine[(mine.timestamp > start) & (mine.timestamp < until)]
-    segments += list(zip(later.timestamp, later.state, strict=True))
-    total = 0.0
-    for (begin, state), (end, _) in zip(segments, [*segments[1:], (until, None)], strict=True):
-        if state in objective.shows_in:
-            total += (end - begin).total_seconds()
-    return total
+        return True
+    return bool((mine[(mine.timestamp > start) & (mine.timestamp < end)].state.isin(objective.shows_in)).any())
 
 
 @functools.lru_cache(maxsize=64)
 def fault_window(scenario: str, seed: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    fault = truth_tables(scenario, seed, HOURS, tables=("faults",))["faults"].iloc[0]
+    """[start, end) of the scenario's fault: its repair stop starts at its end."""
+    fault = truth_tables(scenario, seed, kit.SHIFT_HOURS, tables=("faults",), plant=kit.PLANT)["faults"].iloc[0]
     return pd.Timestamp(fault.start), pd.Timestamp(fault.end)
+
+
+@functools.lru_cache(maxsize=64)
+def moved_sensors(scenario: str, seed: int) -> frozenset[tuple[str, str]]:
+    """The (machine, sensor) pairs the scenario's fault moves (its ground truth): an alarm on one of them during
+    the fault is not a false alarm, even when the brief does not ask that sensor to catch that fault."""
+    faults = truth_tables(scenario, seed, kit.SHIFT_HOURS, tables=("faults",), plant=kit.PLANT)["faults"]
+    return frozenset((row.machine, sensor) for row in faults.itertuples() for sensor in str(row.sensors).split(",")
+                     if sensor)
 
 
 def read_alarms(alarms) -> pd.DataFrame:
     expect(isinstance(alarms, pd.DataFrame), "the replayed alarms could not be read as a table")
     missing = {"scenario", "timestamp", "rule", "event"} - set(alarms.columns)
     expect(not missing, "the replayed alarms lack the columns scenario, timestamp, rule and event")
+    replayed = set(alarms.scenario)
+    expect(replayed <= {kit.THIS_WEEK, *kit.SCENARIOS}, f"the replayed alarms name unknown scenarios {replayed}")
     alarms = alarms.assign(timestamp=pd.to_datetime(alarms.timestamp, utc=True))
     return alarms
 
 
-def _firings(alarms: pd.DataFrame, scenario: str, rule) -> pd.Series:
-    chosen = alarms[(alarms.scenario == scenario) & (alarms.rule == rule.name) & (alarms.event == "firing")]
-    return chosen.timestamp
+def _firings(alarms: pd.DataFrame, scenario: str, rules) -> pd.Series:
+    names = {rule.name for rule in rules}
+    chosen = alarms[(alarms.scenario == scenario) & alarms.rule.isin(names) & (alarms.event == "firing")]
+    return chosen.timestamp.sort_values()
+
+
+def repair_start(scenario: str, seed: int, machine: str) -> pd.Timestamp | None:
+    """When the MES recorded the fault's repair stop (`downtime_started` with the fault's kind as its reason), as
+    the learner sees it in the scenario's events."""
+    events = observed_tables(scenario, seed, kit.SHIFT_HOURS, tables=("events",), plant=kit.PLANT)["events"]
+    stops = events[(events.kind == "downtime_started") & (events.machine == machine)
+                   & ~events.reason.isin(["breakdown", "maintenance"])]
+    return pd.Timestamp(stops.timestamp.min()) if len(stops) else None
 
 
 @VERDICTS.cell("lab3_alerts_detection_test")
 def detection(evidence: Evidence, variant: Variant) -> None:
-    """Replaying the variant's fault scenarios, each fault fires its rule within the brief's delay, counted in
-    time the machine spends under the fault in the states where it shows (fault windows from the variant's
-    truth)."""
+    """Replaying the variant's fault scenarios, each fault fires its objective's rules during the fault, at least
+    the brief's lead time before the repair stop that ends it (fault windows from the variant's truth)."""
     rules = read_rules(evidence["rules"])
     alarms = read_alarms(evidence["alarms"])
     for objective in OBJECTIVES:
-        rule = rule_for(rules, objective)
-        start, end = fault_window(objective.scenario, variant.seed)
-        states = _states(objective.scenario, variant.seed)
-        visible = _visible_from(states, objective, start, end)
-        if visible is None:
-            continue  # the machine never ran under the fault: nothing to detect
-        fired = _firings(alarms, objective.scenario, rule)
-        in_window = fired[(fired >= start) & (fired < end)]
-        expect(len(in_window) > 0, f"{objective.scenario}: rule {rule.name!r} never fired during the fault: its "
-                                   "threshold is too loose or its pending period too long")
-        expect(exposure_s(states, objective, start, in_window.min()) <= objective.max_delay_s,
-               f"{objective.scenario}: rule {rule.name!r} fired later than the brief's {objective.delay_min:g} min "
-               f"after the fault became visible (time in the states {objective.shows_in} under the fault): bring "
-               "the threshold closer to normal operation or shorten the pending period")
+        mine = rules_for(rules, objective)
+        for scenario in objective.scenarios:
+            start, end = fault_window(scenario, variant.seed)
+            if not _visible(_states(scenario, variant.seed), objective, start, end):
+                continue  # the machine never ran under the fault: nothing to detect
+            fired = _firings(alarms, scenario, mine)
+            in_window = fired[(fired >= start) & (fired < end)]
+            expect(len(in_window) > 0, f"{scenario}: the rules of {objective.pair} never fired during the fault: a "
+                                       "threshold too far from the normal level of that day, or a pending period "
+                                       "too long")
+            lead_min = (end - in_window.min()).total_seconds() / 60
+            expect(lead_min >= objective.min_lead_min,
+                   f"{scenario}: the first alarm of {objective.pair} came {lead_min:.0f} min before the repair stop, "
+                   f"the brief asks for at least {objective.min_lead_min:g} min: bring the threshold closer to the "
+                   "normal level of the days it watches, or shorten the pending period")
 
 
 @VERDICTS.cell("lab3_alerts_quiet_test")
 def quiet(evidence: Evidence, variant: Variant) -> None:
-    """No alarm outside a fault (normal shift, network outage, the other scenarios), no chattering, and no
-    rule so deaf that it never fires during its own fault (which would be trivially quiet)."""
+    """At most the brief's false alarms per week and objective in the week of normal operation, none during the
+    network outage or on a sensor the fault does not move, no chattering, and no rule so deaf that it never fires
+    during its own fault (which would be trivially quiet)."""
     rules = read_rules(evidence["rules"])
     alarms = read_alarms(evidence["alarms"])
-    windows, visible = {}, {}
     for objective in OBJECTIVES:
-        start, end = fault_window(objective.scenario, variant.seed)
-        windows[objective.scenario] = (objective.machine, objective.sensor, start, end)
-        states = _states(objective.scenario, variant.seed)
-        visible[objective.scenario] = _visible_from(states, objective, start, end) is not None
-    for scenario in QUIET_SCENARIOS + tuple(windows):
-        for rule in rules:
-            fired = _firings(alarms, scenario, rule)
-            machine, sensor, start, end = windows.get(scenario, (None, None, None, None))
-            if (rule.machine, rule.sensor) == (machine, sensor):
+        mine = rules_for(rules, objective)
+        week = _firings(alarms, kit.THIS_WEEK, mine)
+        expect(len(week) <= MAX_FALSE_ALARMS_PER_WEEK,
+               f"this week (normal operation): the rules of {objective.pair} fired {len(week)} times, the brief "
+               f"allows {MAX_FALSE_ALARMS_PER_WEEK} false alarm per week: a threshold too close to the normal level "
+               "of some day (a regime), a pending period shorter than the transients, or states where the machine "
+               "stops")
+        for scenario in (*QUIET_SCENARIOS, *FAULT_SCENARIOS):
+            fired = _firings(alarms, scenario, mine)
+            outside = fired
+            if scenario in FAULT_SCENARIOS and (objective.machine, objective.sensor) in moved_sensors(scenario,
+                                                                                                        variant.seed):
+                start, end = fault_window(scenario, variant.seed)
                 outside = fired[(fired < start) | (fired >= end)]
                 during = len(fired) - len(outside)
-                expect(during >= 1 or not visible[scenario],
-                       f"{scenario}: rule {rule.name!r} never fired during its fault: a rule that never fires is "
-                       "quiet but useless")
+                visible = _visible(_states(scenario, variant.seed), objective, start, end)
+                expect(during >= 1 or not visible or scenario not in objective.scenarios,
+                       f"{scenario}: the rules of {objective.pair} never fired during their fault: a rule that never "
+                       "fires is quiet but useless")
                 expect(during <= MAX_FIRINGS_PER_FAULT,
-                       f"{scenario}: rule {rule.name!r} fired {during} times during one fault (at most "
-                       f"{MAX_FIRINGS_PER_FAULT}): it chatters; widen the hysteresis or lengthen the pending")
-            else:
-                outside = fired
-            expect(outside.empty, f"{scenario}: rule {rule.name!r} fired {len(outside)} time(s) with no fault on "
-                                  "its sensor: a false alarm; move the threshold away from normal operation, "
-                                  "lengthen the pending period, or check the rule's states")
+                       f"{scenario}: the rules of {objective.pair} fired {during} times during one fault (at most "
+                       f"{MAX_FIRINGS_PER_FAULT}): they chatter; widen the hysteresis or lengthen the pending period")
+            expect(outside.empty, f"{scenario}: the rules of {objective.pair} fired {len(outside)} time(s) with no "
+                                  "fault on their sensor: a false alarm; move the threshold away from normal "
+                                  "operation, lengthen the pending period, or check the rules' states")
+
+
+@VERDICTS.cell("lab3_alerts_measures_test")
+def measures(evidence: Evidence, variant: Variant) -> None:
+    """The learner's performance measures are those of its own replays: per watched sensor, the firings of its
+    rules in the week of normal operation (false alarms per week); per fault scenario, the minutes between the
+    first firing of the rules of the objectives that must catch it and the repair stop the MES recorded (none if
+    no firing came first)."""
+    rules = read_rules(evidence["rules"])
+    alarms = read_alarms(evidence["alarms"])
+    measured = evidence["measures"]
+    expect(isinstance(measured, dict) and isinstance(measured.get("false_alarms_per_week"), dict)
+           and isinstance(measured.get("lead_time_min"), dict), "the measures could not be read")
+    false_alarms, leads = measured["false_alarms_per_week"], measured["lead_time_min"]
+    for objective in OBJECTIVES:
+        expect(objective.pair in false_alarms, f"FALSE_ALARMS_PER_WEEK has no entry for {objective.pair}")
+        count = len(_firings(alarms, kit.THIS_WEEK, rules_for(rules, objective)))
+        expect(plaindata.is_finite_number(false_alarms[objective.pair])
+               and math.isclose(false_alarms[objective.pair], count),
+               f"FALSE_ALARMS_PER_WEEK[{objective.pair!r}] is not the number of times its rules fired in this week's "
+               "replay (one week of normal operation: every firing is a false alarm)")
+    for scenario in FAULT_SCENARIOS:
+        expect(scenario in leads, f"LEAD_TIME_MIN has no entry for {scenario}")
+        catching = [objective for objective in OBJECTIVES if scenario in objective.scenarios]
+        mine = [rule for objective in catching for rule in rules_for(rules, objective)]
+        repair = repair_start(scenario, variant.seed, catching[0].machine)
+        fired = _firings(alarms, scenario, mine)
+        before = fired[fired < repair] if repair is not None else fired.iloc[:0]
+        sensors = " and ".join(objective.pair for objective in catching)
+        if before.empty:
+            expect(leads[scenario] is None, f"LEAD_TIME_MIN[{scenario!r}]: no alarm of {sensors} came before the "
+                                            "repair stop in that replay: there is no lead time (None)")
+            continue
+        want = (repair - before.min()).total_seconds() / 60
+        expect(plaindata.is_finite_number(leads[scenario]) and abs(leads[scenario] - want) <= LEAD_TOLERANCE_MIN,
+               f"LEAD_TIME_MIN[{scenario!r}] is not the minutes between the first alarm of {sensors} and the start "
+               "of the repair stop (the MES's downtime_started whose reason is the fault's)")
 
 
 # --- channels ---------------------------------------------------------------------------------------------
 
 @VERDICTS.cell("lab3_alerts_routing_test")
 def routing(evidence: Evidence, variant: Variant) -> None:
-    """Severities, channels and recipients follow the brief's routing table and its mail rule."""
+    """Severities, channels and recipients follow the brief's routing table and its mail rule, for every rule."""
     rules = read_rules(evidence["rules"])
     for objective in OBJECTIVES:
-        rule = rule_for(rules, objective)
-        expect(rule.severity == objective.severity,
-               f"rule {rule.name!r}: severity {rule.severity!r} is not the brief's for the objective "
-               f"{objective.key!r} (see the brief's severity definitions)")
-        expected = SEVERITY_CHANNELS[rule.severity]
-        expect(set(rule.channels) == set(expected),
-               f"rule {rule.name!r}: a {rule.severity} alarm goes to the channels {expected}, "
-               f"got {tuple(rule.channels)}")
-        strangers = [address for address in rule.recipients if not address.endswith("@" + MAIL_DOMAIN)]
-        expect(not strangers, f"rule {rule.name!r}: the mail relay only delivers to @{MAIL_DOMAIN}, not {strangers}")
-        if "email" in expected:
-            expect(objective.recipient in rule.recipients,
-                   f"rule {rule.name!r}: the brief's recipient for this alarm is missing from {tuple(rule.recipients)}")
+        for rule in rules_for(rules, objective):
+            expect(rule.severity == objective.severity,
+                   f"rule {rule.name!r}: severity {rule.severity!r} is not the brief's for the objective "
+                   f"{objective.key!r} (see the brief's severity definitions)")
+            expected = SEVERITY_CHANNELS[rule.severity]
+            expect(set(rule.channels) == set(expected),
+                   f"rule {rule.name!r}: a {rule.severity} alarm goes to the channels {expected}, "
+                   f"got {tuple(rule.channels)}")
+            strangers = [address for address in rule.recipients if not address.endswith("@" + MAIL_DOMAIN)]
+            expect(not strangers, f"rule {rule.name!r}: the mail relay only delivers to @{MAIL_DOMAIN}, not "
+                                  f"{strangers}")
+            if "email" in expected:
+                expect(objective.recipient in rule.recipients,
+                       f"rule {rule.name!r}: the brief's recipient for this alarm is missing from "
+                       f"{tuple(rule.recipients)}")
 
 
 def _addresses(header: str) -> set[str]:
