@@ -4,8 +4,8 @@
 `make translations` from the source and `locale/fr/LC_MESSAGES/guides_trainer.po`, paragraph by paragraph
 (autograde/i18n_markdown.py), and never edited by hand: its first line says so. Relative links are rewritten
 for the folder one level down, to the translated version of a linked guide when there is one, so a reader
-stays in their language. A document gets a translation once its catalogue exists; a paragraph not translated
-yet stays in English. `stale_translations` is what the test suite checks: a translated file that is not
+stays in their language. A document gets a translation once its catalogue translates some of it; a paragraph
+not translated yet stays in English. `stale_translations` is what the test suite checks: a translated file that is not
 exactly what its source and catalogue give is drift.
 """
 
@@ -48,13 +48,13 @@ def _relink(text: str, source: Path, language: str, translated: set[Path]) -> st
 
 
 def translated_documents() -> dict[Path, tuple[str, str]]:
-    """{translation's path: its text} for every document and every language whose catalogue exists."""
+    """{translation's path: its text} for every document and every language whose catalogue translates some of it."""
     written = {}
     for language in i18n.LANGUAGES:
         if language == i18n.SOURCE_LANGUAGE:
             continue
         documents = {domain: path for domain, path in i18n.document_domains().items()
-                     if i18n.po_path(domain, language).is_file()}
+                     if i18n.Translator(domain, language).translated}
         translated = {path.resolve() for path in documents.values()}
         for domain, source in documents.items():
             gettext = i18n.translations(domain, language).gettext

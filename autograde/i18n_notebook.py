@@ -10,9 +10,10 @@ translated, nothing that runs or grades:
 - the message of each `assert` in a code cell when it is a plain string (`assert len(plan) >= 3, "at least
   three actions"`): what the learner reads when a self-check fails. An f-string message stays as written.
 
-Everything else is kept byte for byte: the cells, their order, their ids and metadata (nbgrader's grade_id,
-points, checksums-to-be; the criteria), and every code cell but for its assert messages, so a lab released in
-French is graded exactly as one released in English. `code_signature` is what a test compares to prove it.
+Everything else is kept as it is: the cells, their order, their ids and metadata (nbgrader's grade_id and
+points, the criteria), and every code cell but for its assert messages (comments and identifiers stay English:
+code is code), so a lab released in French is graded exactly as one released in English. `code_signature` is
+what the tests compare to prove it.
 
 `extract` is the Babel extractor of the labs (`locale/labs.cfg`).
 """

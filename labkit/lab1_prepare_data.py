@@ -31,6 +31,8 @@ import pandas as pd
 from labkit import plaindata
 from labkit.variant import graded_input
 from simulators.learner import learner_seed, load_dataset
+from simulators.plantfile import load_plant
+from simulators.sensors import sensor_metadata
 
 PLANT = "realistic"  # the recorded plant: the line as its real sensor network reports it
 SCENARIO = "normal"  # the gateway's recording of the MQTT messages (with `seq`)
@@ -81,7 +83,9 @@ def grader_inputs(gateway: pd.DataFrame, export: pd.DataFrame, sensors: pd.DataF
         return metadata.loc[chosen].reset_index()[list(SOURCE_COLUMNS)].astype(
             {"low": float, "high": float, "period_s": float})
 
-    inputs: dict[str, Any] = {"locate_targets": [list(pair) for pair in pick(4)]}
+    # locate: signals the live plant describes on its `_meta` topics (the demo line may lack a recorded sensor)
+    live = {(meta["machine"], meta["sensor"]) for meta in sensor_metadata(load_plant())}
+    inputs: dict[str, Any] = {"locate_targets": [list(pair) for pair in pick(4, [p for p in pairs if p in live])]}
 
     # select: three signals, a window whose bounds are the stamps of two readings ([start, end): one in, one out)
     chosen = pick(3)

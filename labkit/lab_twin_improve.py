@@ -12,7 +12,11 @@ same seed, meets the same breakdowns (common random numbers: a gap between the t
 
 The brief's economics (per working week): each good part brings MARGIN_EUR, less the CNC's tooling, which
 wears faster at higher speed (TOOL_EUR x speed^4 per part); each CONWIP card costs WIP_CARD_EUR and each place of
-the CNC's input buffer BUFFER_PLACE_EUR.
+the CNC's input buffer BUFFER_PLACE_EUR (six today, not a decision: under a CONWIP cap of a few cards the buffer
+never fills); a second CNC machining centre, the capacity project, costs SECOND_CNC_EUR a week. The decisions the
+lab grades need the simulation: the CONWIP cap (how much work in process keeps a variable, breaking-down
+bottleneck busy) and, once a second CNC shares the first one's buffer, where the bottleneck moves and so which
+CONWIP cap and CNC speed then pay (`cnc_machines` in the setpoints).
 """
 
 import math
@@ -37,12 +41,14 @@ MARGIN_EUR = 40.0
 TOOL_EUR = 4.0
 WIP_CARD_EUR = 1000.0
 BUFFER_PLACE_EUR = 150.0
-CURRENT_SETPOINTS = MappingProxyType({"conwip": 6, "cnc_speed": 1.0, "cnc_buffer": 6})
+SECOND_CNC_EUR = 20000.0  # a second CNC machining centre: lease, operators for two shifts, tooling stock
+CURRENT_SETPOINTS = MappingProxyType({"conwip": 6, "cnc_speed": 1.0, "cnc_buffer": 6, "cnc_machines": 1})
 SWEEPS = MappingProxyType({
     "conwip": tuple(range(2, 11)),
     "cnc_speed": tuple(round(0.85 + 0.05 * i, 2) for i in range(11)),  # 0.85 to 1.35
-    "cnc_buffer": tuple(range(1, 7)),
 })
+PROJECT = MappingProxyType({"cnc_machines": 2})  # the capacity project the twin tests before anyone signs a lease
+SETPOINTS = ("conwip", "cnc_speed", "cnc_buffer")  # what the plant's commands set (set_conwip, set_speed, set_buffer)
 MIN_REPLICATIONS = 5
 STALE_PAIRS = 3  # process times the stale twin gets wrong
 STALE_RANGE = (0.10, 0.20)  # by this much, either way
@@ -89,7 +95,8 @@ def twin_plant(params: dict, setpoints: dict | None = None) -> Plant:
     """The line described by `params` (with `setpoints` applied) as a plant `simulators.line` can run.
 
     The calendar, location and sensors are the plant's documented ones; every hidden parameter comes from
-    `params`. `setpoints`: any of conwip, cnc_speed, cnc_buffer (CURRENT_SETPOINTS for the others)."""
+    `params`. `setpoints`: any of conwip, cnc_speed, cnc_buffer, cnc_machines (CURRENT_SETPOINTS for the others;
+    a second CNC is an identical machine sharing the first one's input buffer)."""
     plant = load_plant()
     chosen = {**CURRENT_SETPOINTS, "conwip": params.get("conwip", CURRENT_SETPOINTS["conwip"]), **(setpoints or {})}
     stations = {}
@@ -99,7 +106,8 @@ def twin_plant(params: dict, setpoints: dict | None = None) -> Plant:
                       if mine.get("mtbf_hours") else None)
         stations[name] = replace(station, breakdowns=breakdowns, scrap_rate=float(mine.get("scrap_rate") or 0.0),
                                  input_buffer=chosen["cnc_buffer"] if name == "cnc" else mine["buffer"],
-                                 speed=float(chosen["cnc_speed"]) if name == "cnc" else station.speed)
+                                 speed=float(chosen["cnc_speed"]) if name == "cnc" else station.speed,
+                                 servers=int(chosen["cnc_machines"]) if name == "cnc" else station.servers)
     products = {}
     for name, product in plant.products.items():
         routing = tuple(replace(step, time=parse_distribution(params["process_times"][name][step.station],
@@ -116,9 +124,12 @@ def good_parts(plant: Plant, seed: int, hours: float = LOG_HOURS) -> int:
 
 
 def contribution_eur(good: float, setpoints: dict) -> float:
-    """The brief's weekly contribution of `good` parts made with `setpoints`."""
-    return (good * (MARGIN_EUR - TOOL_EUR * float(setpoints["cnc_speed"]) ** 4)
-            - WIP_CARD_EUR * setpoints["conwip"] - BUFFER_PLACE_EUR * setpoints["cnc_buffer"])
+    """The brief's weekly contribution of `good` parts made with `setpoints` (CURRENT_SETPOINTS for the buffer and
+    the number of CNCs when not given)."""
+    chosen = {**CURRENT_SETPOINTS, **setpoints}
+    return (good * (MARGIN_EUR - TOOL_EUR * float(chosen["cnc_speed"]) ** 4)
+            - WIP_CARD_EUR * chosen["conwip"] - BUFFER_PLACE_EUR * chosen["cnc_buffer"]
+            - SECOND_CNC_EUR * (int(chosen["cnc_machines"]) - 1))
 
 
 def plant_trial(setpoints: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -175,12 +186,13 @@ def checked_setpoints(setpoints: dict) -> dict:
 
 
 def true_plant(setpoints: dict) -> Plant:
-    """The plant with `setpoints` applied."""
+    """The plant with `setpoints` applied (CURRENT_SETPOINTS for those not given)."""
+    chosen = {**CURRENT_SETPOINTS, **setpoints}
     plant = load_plant()
     stations = dict(plant.stations)
-    stations["cnc"] = replace(stations["cnc"], input_buffer=int(setpoints["cnc_buffer"]),
-                              speed=float(setpoints["cnc_speed"]))
-    return replace(plant, stations=stations, release=replace(plant.release, wip_cap=int(setpoints["conwip"])))
+    stations["cnc"] = replace(stations["cnc"], input_buffer=int(chosen["cnc_buffer"]),
+                              speed=float(chosen["cnc_speed"]), servers=int(chosen["cnc_machines"]))
+    return replace(plant, stations=stations, release=replace(plant.release, wip_cap=int(chosen["conwip"])))
 
 
 def fidelity(params: dict) -> dict[int, float]:

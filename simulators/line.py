@@ -71,13 +71,12 @@ def _distribution_draws(distribution: Distribution, rng: np.random.Generator) ->
 
 
 class _Part:
-    __slots__ = ("id", "product", "released_s", "step", "steps")
+    __slots__ = ("id", "product", "released_s", "route")
 
-    def __init__(self, part_id: int, product: str, steps: tuple, released_s: float):
+    def __init__(self, part_id: int, product: str, route, released_s: float):
         self.id = part_id
         self.product = product
-        self.steps = steps  # the input buffers of the stations of its routing
-        self.step = 0  # index in steps of the station it is at or heading to
+        self.route = route  # the input buffers of the stations of its routing still ahead of it
         self.released_s = released_s
 
 
@@ -193,7 +192,8 @@ class _Machine:
         This loop is most of the line's cost, so everything it reads that does not change while it
         runs (its buffer's deques, the draws, bound methods) is a local, and the records it writes for
         every part (its activity, started, finished) are built here, not in calls; so is the common case
-        of passing the part on (`_Buffer.put`).
+        of passing the part on (`_Buffer.put`). It reads the clock as `env._now`, the attribute SimPy's
+        own `now` property returns: a property call per read costs a few percent of the whole run.
         """
         station, line, env, name = self.station, self.line, self.env, self.name
         buffer = station.buffer
@@ -212,7 +212,7 @@ class _Machine:
                     self.activity = "starved"
                     if self.available:  # it shows its activity, which has just changed
                         self.shown = _STARVED
-                        change = new(StateChange, (env.now, name, "starved", None))
+                        change = new(StateChange, (env._now, name, "starved", None))
                         log_state(change)
                         if listener is not None:
                             listener(change)
@@ -220,7 +220,7 @@ class _Machine:
                 getters.append(getter)
                 part = yield getter
             part_id, product = part.id, part.product
-            now = env.now
+            now = env._now
             if self.activity != "running":
                 self.activity = "running"
                 if self.available:
@@ -233,7 +233,7 @@ class _Machine:
             if not self.available:
                 while not self.available:
                     yield self.up
-                now = env.now
+                now = env._now
             record = new(MesEvent, (now, "part_started", name, part_id, product, None))
             log_event(record)
             if listener is not None:
@@ -242,8 +242,8 @@ class _Machine:
             try:
                 yield timeout(duration_s)
             except simpy.Interrupt:
-                yield from self.work(duration_s - (env.now - now))
-            now = env.now
+                yield from self.work(duration_s - (env._now - now))
+            now = env._now
             record = new(MesEvent, (now, "part_finished", name, part_id, product, None))
             log_event(record)
             if listener is not None:
@@ -253,9 +253,8 @@ class _Machine:
                 line.record_part_event("part_scrapped", name, part)
                 line.part_left(part, completed=False)
                 continue
-            part.step = step = part.step + 1
-            steps = part.steps
-            if step == len(steps):
+            downstream = next(part.route, None)
+            if downstream is None:
                 record = new(MesEvent, (now, "part_completed", name, part_id, product, None))
                 log_event(record)
                 if listener is not None:
@@ -265,7 +264,6 @@ class _Machine:
                 if line.wip_cap is not None and line.wip < line.wip_cap:
                     line._fill_conwip()
                 continue
-            downstream = steps[step]
             if downstream.getters:  # a server is idle there: hand the part straight over
                 downstream.getters.popleft().succeed(part)
             elif not downstream.putters and len(downstream.items) < downstream.capacity:
@@ -565,16 +563,16 @@ class Line:
                 cumulative = self._plan.get(WEEKDAYS[(self._weekday0 + day) % 7], cumulative)
             product = self._product_names[bisect.bisect_right(cumulative, next(self._mix_draw) * cumulative[-1])]
         self._last_part_id = part_id = self._last_part_id + 1
-        steps = self._routings[product]
+        route = iter(self._routings[product])
         now = self.env.now
-        part = _Part(part_id, product, steps, now)
+        part = _Part(part_id, product, route, now)
         self.wip += 1
         event = _new_record(MesEvent, (now, "part_released", None, part_id, product, None))
         self.events.append(event)
         if self.listener is not None:
             self.listener(event)
         # A part that finds the first buffer full waits in the queue behind it, still part of the WIP.
-        steps[0].put(part)
+        next(route).put(part)
 
     def part_left(self, part: _Part, *, completed: bool) -> None:
         self.wip -= 1

@@ -339,7 +339,9 @@ def test_lab_opens_the_released_labs_in_the_workspace_and_exports_the_broker_to_
     assert printed is not None, result.stdout
     started = next(line for line in result.stdout.splitlines() if line.startswith("JUPYTERLAB")).split()
     assert started[1:3] == [printed.group(0), "11"]
-    assert "--notebook-dir=mine" in started and "--ServerApp.port=9876" in started and "--no-browser" in started
+    root = next(arg.split("=", 1)[1] for arg in started if arg.startswith("--ServerApp.root_dir="))
+    assert Path(root).resolve() == (tmp_path / "mine").resolve()
+    assert "--ServerApp.port=9876" in started and "--no-browser" in started
     assert "Traceback" not in result.stderr
 
     notebook = tmp_path / "mine" / lab / f"{lab}.ipynb"

@@ -19,7 +19,7 @@ UNTRANSLATED = {
     "lab3_alerts": REWRITTEN.format(who="IIoT"),
     "lab_model_line": REWRITTEN.format(who="bloc-3/4"),
     "lab_twin_build": REWRITTEN.format(who="bloc-3/4"),
-    "guides_deployment": "new guide (JupyterHub deployment) being written, not yet in git: translate once committed",
+    "guides_deployment": "new guide (JupyterHub deployment) still being written: translate once it is stable",
 }
 """The domains whose French is not done yet, each with the reason, decided in one place. Their texts are released
 in English meanwhile (with a warning); each is reported here as an expected failure, and a domain listed here

@@ -70,8 +70,9 @@ MIN_KEPT = 0.98  # share of good samples a filter must keep
 MIN_KEPT_PER_SIGNAL = 0.95  # ... and of each signal's good samples
 EVIDENT_SPIKE_JUMPS = 3.0  # an evident spike stands out from both neighbours by this many times the signal's
 EVIDENT_SPIKE_MIN_FRACTION = 0.02  # 99th percentile of good jumps, and by at least this share of the span
-EVIDENT_STUCK_RUNS = 2.0  # an evident stuck run is this many times as long as the signal's longest live run
-EVIDENT_STUCK_MIN_SAMPLES = 6  # ... and holds at least this many samples
+EVIDENT_STUCK_RUNS = 2.0  # an evident stuck run is this many times as long as the signal's longest live run,
+EVIDENT_STUCK_MIN_SAMPLES = 6  # holds at least this many samples, and is less likely by chance than this (a tenth
+EVIDENT_STUCK_CHANCE = 1e-7  # of the brief's one in a million, so that the brief's rule always catches it)
 MIN_COLLISIONS = 5  # the clock step's same-stamp samples are judged when the input holds at least this many
 MEAN_TOLERANCE_FRACTION = 1e-4  # a mean of the grader's readings: exact up to rounding (× span)
 PUBLISHED_TOLERANCE_FRACTION = 0.005  # a published value may be rounded for the dashboard (× span)
@@ -204,7 +205,9 @@ def labels(samples: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
         stuck = (rows["defect"] == "stuck").to_numpy()
         live_runs = pd.Series(length).groupby(run).first()[~pd.Series(stuck).groupby(run).any()]
         longest_live = float(live_runs.max()) if len(live_runs) else 1.0
-        frozen = stuck & (length >= max(EVIDENT_STUCK_RUNS * longest_live, EVIDENT_STUCK_MIN_SAMPLES))
+        share = min(max(float((~starts).mean()), 1e-9), 1 - 1e-9)  # the signal's share of repeated readings
+        unlikely = 1 + math.ceil(math.log(EVIDENT_STUCK_CHANCE) / math.log(share))
+        frozen = stuck & (length >= max(EVIDENT_STUCK_RUNS * longest_live, EVIDENT_STUCK_MIN_SAMPLES, unlikely))
         frame.loc[rows.index, "evident"] = spike | frozen
         frame.loc[rows.index, "repeat"] = good & ~starts
         frame.loc[rows.index, "single"] = good & alone & (apart > EVIDENT_SPIKE_MIN_FRACTION * width)

@@ -35,6 +35,7 @@ from autograde.variants import Variant, add_dataset, observed_tables, practice_v
 from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
 from labkit import lab3_alerts as kit
 from labkit import plaindata
+from simulators.seeding import stream
 
 VERDICTS = LabVerdicts("lab3_alerts")
 SEVERITIES = ("info", "warning", "critical")
@@ -80,7 +81,7 @@ OBJECTIVES = (
               f"maintenance.oncall@{MAIL_DOMAIN}", 30.0),
     Objective("coolant_supply", ("cooling_failure", "slow_cooling_degradation"), "cnc", "coolant_pressure", "below",
               ("running",), 30.0, "CNC manual: through-spindle coolant needs at least 30 bar while machining",
-              "critical", f"maintenance.oncall@{MAIL_DOMAIN}", 60.0),
+              "critical", f"maintenance.oncall@{MAIL_DOMAIN}", 30.0),
     Objective("saw_bearing", ("bearing_wear",), "saw", "vibration", "above", ("running",), 4.5,
               "ISO 10816-1 (now ISO 20816-1), class I (machines up to 15 kW): 4.5 mm/s r.m.s. is the zone C/D "
               "boundary", "warning", f"maintenance.planning@{MAIL_DOMAIN}", 60.0),
@@ -213,12 +214,33 @@ def grader_inputs(variant: Variant) -> dict:
     return json.loads(_inputs_json(variant.seed))
 
 
+@functools.lru_cache(maxsize=64)
+def recordings_seed(seed: int) -> int:
+    """The seed of the variant's recordings: `seed` itself, or the first of the candidates drawn from it whose
+    watched sensors keep their calibration over the two weeks.
+
+    The simulator's calibration drift grows from t=0 without bound (`simulators/imperfections.py`): over two weeks a
+    drifting sensor is off by a third of its span, a broken sensor rather than a test of alert thresholds, and a
+    tenth of the sensors drift. Until the plant bounds it, the grader draws each learner a plant whose watched
+    sensors do not drift (the truth says which), still from the learner's secret seed."""
+    watched = {(objective.machine, objective.sensor) for objective in OBJECTIVES}
+    candidates = [seed, *(int(stream(seed, "lab3_alerts", "recordings", str(k)).integers(2**62)) for k in range(20))]
+    for candidate in candidates:
+        truth = truth_tables("normal", candidate, kit.HISTORY_HOURS, tables=("readings_truth",),
+                             plant=kit.PLANT)["readings_truth"]
+        drifting = truth.loc[truth.defect == "drift", ["machine", "sensor"]].drop_duplicates()
+        if not watched & set(zip(drifting.machine.astype(str), drifting.sensor.astype(str), strict=True)):
+            return candidate
+    raise RuntimeError(f"lab3_alerts: no plant without a drifting watched sensor among {len(candidates)} candidates")
+
+
 @VERDICTS.preparer
 def prepare(variant: Variant, folder: Path) -> None:
     """The variant's two weeks of normal operation and its fault shifts (observed tables), and the probes' inputs."""
-    add_dataset(folder, "normal", variant.seed, kit.HISTORY_HOURS, plant=kit.PLANT)
+    seed = recordings_seed(variant.seed)
+    add_dataset(folder, "normal", seed, kit.HISTORY_HOURS, plant=kit.PLANT)
     for scenario in kit.SCENARIOS:
-        add_dataset(folder, scenario, variant.seed, kit.SHIFT_HOURS, plant=kit.PLANT)
+        add_dataset(folder, scenario, seed, kit.SHIFT_HOURS, plant=kit.PLANT)
     for name, value in grader_inputs(variant).items():
         plaindata.write(folder / "inputs", name, value)
 
@@ -276,7 +298,7 @@ def rules_for(rules, objective: Objective) -> list:
 @functools.lru_cache(maxsize=64)
 def _states(scenario: str, seed: int, hours: float = kit.SHIFT_HOURS) -> pd.DataFrame:
     """The machine states of one of the variant's recordings (as its kernel observed them), read once."""
-    return observed_tables(scenario, seed, hours, tables=("states",), plant=kit.PLANT)["states"]
+    return observed_tables(scenario, recordings_seed(seed), hours, tables=("states",), plant=kit.PLANT)["states"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -284,8 +306,8 @@ def normal_bands(seed: int) -> dict[str, pd.DataFrame]:
     """Per objective and weekday, the 1st and 99th percentiles of its sensor's noise-free value over the
     history's first week (the brief's "last week"), in the states where the objective watches it: a threshold
     inside the band of a day it watches would alarm on a healthy machine that day."""
-    truth = truth_tables("normal", seed, kit.HISTORY_HOURS, tables=("readings_truth",), plant=kit.PLANT)
-    truth = truth["readings_truth"]
+    truth = truth_tables("normal", recordings_seed(seed), kit.HISTORY_HOURS, tables=("readings_truth",),
+                         plant=kit.PLANT)["readings_truth"]
     states = _states("normal", seed, kit.HISTORY_HOURS)
     first_week_end = pd.Timestamp(truth.timestamp.min()).floor("h") + kit.WEEK
     bands = {}
@@ -345,9 +367,9 @@ def thresholds(evidence: Evidence, variant: Variant) -> None:
                 expect(rule.threshold < rule.clear_threshold < low,
                        f"{where}: clear threshold {rule.clear_threshold:g} must be above the threshold (hysteresis) "
                        "and below normal operation")
-            expect(2 <= rule.pending_s < objective.min_lead_min * 60 / 2,
+            expect(2 <= rule.pending_s <= objective.min_lead_min * 60 / 2,
                    f"{where}: pending_s {rule.pending_s:g} s: at least 2 s (one sample is a spike, not a fault) and "
-                   f"well under the brief's {objective.min_lead_min:g} min lead time")
+                   f"at most half of the brief's {objective.min_lead_min:g} min lead time")
             expect(set(objective.shows_in) <= set(rule.states),
                    f"{where}: states {tuple(rule.states)} must include {objective.shows_in}: the fault shows in those")
 
@@ -491,7 +513,8 @@ def _visible(states: pd.DataFrame, objective: Objective, start: pd.Timestamp, en
 @functools.lru_cache(maxsize=64)
 def fault_window(scenario: str, seed: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     """[start, end) of the scenario's fault: its repair stop starts at its end."""
-    fault = truth_tables(scenario, seed, kit.SHIFT_HOURS, tables=("faults",), plant=kit.PLANT)["faults"].iloc[0]
+    fault = truth_tables(scenario, recordings_seed(seed), kit.SHIFT_HOURS, tables=("faults",),
+                         plant=kit.PLANT)["faults"].iloc[0]
     return pd.Timestamp(fault.start), pd.Timestamp(fault.end)
 
 
@@ -499,7 +522,8 @@ def fault_window(scenario: str, seed: int) -> tuple[pd.Timestamp, pd.Timestamp]:
 def moved_sensors(scenario: str, seed: int) -> frozenset[tuple[str, str]]:
     """The (machine, sensor) pairs the scenario's fault moves (its ground truth): an alarm on one of them during
     the fault is not a false alarm, even when the brief does not ask that sensor to catch that fault."""
-    faults = truth_tables(scenario, seed, kit.SHIFT_HOURS, tables=("faults",), plant=kit.PLANT)["faults"]
+    faults = truth_tables(scenario, recordings_seed(seed), kit.SHIFT_HOURS, tables=("faults",),
+                          plant=kit.PLANT)["faults"]
     return frozenset((row.machine, sensor) for row in faults.itertuples() for sensor in str(row.sensors).split(",")
                      if sensor)
 
@@ -523,7 +547,8 @@ def _firings(alarms: pd.DataFrame, scenario: str, rules) -> pd.Series:
 def repair_start(scenario: str, seed: int, machine: str) -> pd.Timestamp | None:
     """When the MES recorded the fault's repair stop (`downtime_started` with the fault's kind as its reason), as
     the learner sees it in the scenario's events."""
-    events = observed_tables(scenario, seed, kit.SHIFT_HOURS, tables=("events",), plant=kit.PLANT)["events"]
+    events = observed_tables(scenario, recordings_seed(seed), kit.SHIFT_HOURS, tables=("events",),
+                             plant=kit.PLANT)["events"]
     stops = events[(events.kind == "downtime_started") & (events.machine == machine)
                    & ~events.reason.isin(["breakdown", "maintenance"])]
     return pd.Timestamp(stops.timestamp.min()) if len(stops) else None

@@ -107,6 +107,11 @@ def prepare(variant: Variant, folder) -> None:
     plaindata.write(inputs, "validation_seeds", validation_seeds(variant.seed))
 
 
+def bottleneck_of(seed: int) -> str:
+    """The variant's bottleneck: the station with the most work per released part."""
+    return bottleneck(plant_params(plant_variant(seed)))
+
+
 def reference_routings(seed: int) -> dict[str, list[str]]:
     return plant_params(plant_variant(seed))["routings"]
 
@@ -646,7 +651,3 @@ def validation(evidence: Evidence, variant: Variant) -> None:
                f"validation: rerun on the grader's seeds, the model's {what} is off the plant's by more than the "
                f"brief's tolerance ({tolerance:g}); check that parameter's fit, the breakdowns and the routing rules")
 
-
-def bottleneck_of(seed: int) -> str:
-    """The variant's bottleneck: the station with the most work per released part."""
-    return bottleneck(plant_params(plant_variant(seed)))
