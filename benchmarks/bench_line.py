@@ -7,8 +7,9 @@ SimPy itself, independently of the machine. A second row counts the records the 
 events, state and setpoint changes: about 2.3 per SimPy event). Target: a ratio of at least 0.5.
 The line runs as `simulate` runs it, through `Line.run_until`, which pauses Python's cyclic garbage
 collector: with it on, a third of the time went to walking the records the line keeps (the bare loop
-keeps nothing). Runs alternate with the bare loop and the best of each is kept, so that load from
-other work on the machine hits both alike.
+keeps nothing); and it keeps its records as plain tuples (`records.RecordLog`), named tuples being built
+only for whoever reads them. Runs alternate with the bare loop and the best of each is kept, so that load
+from other work on the machine hits both alike.
 
 Then what a user waits for at the command line, against starting the bare interpreter: `factorylab plant
 --help` (the command's start: target under 0.5 s, it must not import the grader) and a four-week

@@ -216,7 +216,7 @@ def _write_logs(folder: Path, plant, scenario, seed: int, run, fmt: str) -> dict
     def ts(values) -> pa.Array:
         return pa.array(_epoch_ms(plant, values), _TS)
 
-    events, states, setpoints = run.events, run.state_log, run.setpoints
+    events, states, setpoints = list(run.events), list(run.state_log), list(run.setpoints)  # read once
     tables = {
         "events": pa.table({
             "timestamp": ts([e.t_s for e in events]),

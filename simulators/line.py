@@ -29,7 +29,7 @@ import bisect
 import gc
 import math
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -40,7 +40,7 @@ from simulators.distributions import Distribution
 from simulators.errors import CommandError
 from simulators.faults import SENSOR_FAULTS, FaultWindow
 from simulators.plantfile import DAY_S, WEEKDAYS, Plant, Station
-from simulators.records import MesEvent, Renewal, SetpointChange, StateChange
+from simulators.records import MesEvent, RecordLog, Renewal, SetpointChange, StateChange
 from simulators.seeding import stream
 
 SPEED_RANGE = (0.5, 1.5)  # speed factors a command may set
@@ -199,7 +199,8 @@ class _Machine:
         buffer = station.buffer
         items, getters = buffer.items, buffer.getters
         process_time, scrap_draw = station.process_time, station.scrap_draw
-        log_event, log_state, listener = line.events.append, line.state_log.append, line.listener
+        # The logs keep plain tuples (a record is built when read): only a listener gets records as they happen.
+        log_event, log_state, listener = line.events.rows.append, line.state_log.rows.append, line.listener
         timeout, event, new = env.timeout, env.event, _new_record
         self.timed.append(env.active_process)
         while True:
@@ -212,10 +213,10 @@ class _Machine:
                     self.activity = "starved"
                     if self.available:  # it shows its activity, which has just changed
                         self.shown = _STARVED
-                        change = new(StateChange, (env._now, name, "starved", None))
+                        change = (env._now, name, "starved", None)
                         log_state(change)
                         if listener is not None:
-                            listener(change)
+                            listener(new(StateChange, change))
                 getter = event()
                 getters.append(getter)
                 part = yield getter
@@ -225,29 +226,29 @@ class _Machine:
                 self.activity = "running"
                 if self.available:
                     self.shown = _RUNNING
-                    change = new(StateChange, (now, name, "running", None))
+                    change = (now, name, "running", None)
                     log_state(change)
                     if listener is not None:
-                        listener(change)
+                        listener(new(StateChange, change))
             duration_s = next(process_time[product]) / station.rate
             if not self.available:
                 while not self.available:
                     yield self.up
                 now = env._now
-            record = new(MesEvent, (now, "part_started", name, part_id, product, None))
+            record = (now, "part_started", name, part_id, product, None)
             log_event(record)
             if listener is not None:
-                listener(record)
+                listener(new(MesEvent, record))
             # The common case inline (one timeout); a stop during it hands the rest over to work().
             try:
                 yield timeout(duration_s)
             except simpy.Interrupt:
                 yield from self.work(duration_s - (env._now - now))
             now = env._now
-            record = new(MesEvent, (now, "part_finished", name, part_id, product, None))
+            record = (now, "part_finished", name, part_id, product, None)
             log_event(record)
             if listener is not None:
-                listener(record)
+                listener(new(MesEvent, record))
             scrap_rate = station.scrap_rate
             if scrap_rate and next(scrap_draw) < scrap_rate:
                 line.record_part_event("part_scrapped", name, part)
@@ -255,10 +256,10 @@ class _Machine:
                 continue
             downstream = next(part.route, None)
             if downstream is None:
-                record = new(MesEvent, (now, "part_completed", name, part_id, product, None))
+                record = (now, "part_completed", name, part_id, product, None)
                 log_event(record)
                 if listener is not None:
-                    listener(record)
+                    listener(new(MesEvent, record))
                 line.wip -= 1
                 line.completed += 1
                 if line.wip_cap is not None and line.wip < line.wip_cap:
@@ -378,10 +379,10 @@ class _Machine:
         """Record that it now shows `state` (for `reason`)."""
         self.shown = (state, reason)
         line = self.line
-        change = _new_record(StateChange, (self.env.now, self.name, state, reason))
-        line.state_log.append(change)
+        change = (self.env.now, self.name, state, reason)
+        line.state_log.rows.append(change)
         if line.listener is not None:
-            line.listener(change)
+            line.listener(_new_record(StateChange, change))
 
 
 _STARVED, _RUNNING = ("starved", None), ("running", None)
@@ -402,8 +403,8 @@ class Line:
         self.plant = plant
         self.seed = seed
         self.listener = listener
-        self.state_log: list[StateChange] = []
-        self.events: list[MesEvent] = []
+        self.state_log = RecordLog(StateChange)
+        self.events = RecordLog(MesEvent)
         self.setpoints: list[SetpointChange] = []
         self.renewals: list[Renewal] = []
         self.stations = {name: _Station(self, spec, seed) for name, spec in plant.stations.items()}
@@ -567,10 +568,10 @@ class Line:
         now = self.env.now
         part = _Part(part_id, product, route, now)
         self.wip += 1
-        event = _new_record(MesEvent, (now, "part_released", None, part_id, product, None))
-        self.events.append(event)
+        event = (now, "part_released", None, part_id, product, None)
+        self.events.rows.append(event)
         if self.listener is not None:
-            self.listener(event)
+            self.listener(_new_record(MesEvent, event))
         # A part that finds the first buffer full waits in the queue behind it, still part of the WIP.
         next(route).put(part)
 
@@ -614,10 +615,10 @@ class Line:
 
     def record_part_event(self, kind: str, machine: str | None, part: _Part) -> None:
         """Record a part's MES event (the hot path: a few per part and station, so kept direct)."""
-        event = _new_record(MesEvent, (self.env.now, kind, machine, part.id, part.product, None))
-        self.events.append(event)
+        event = (self.env.now, kind, machine, part.id, part.product, None)
+        self.events.rows.append(event)
         if self.listener is not None:
-            self.listener(event)
+            self.listener(_new_record(MesEvent, event))
 
     def record(self, record: StateChange | MesEvent | SetpointChange) -> None:
         if type(record) is MesEvent:
@@ -653,8 +654,8 @@ class LineRun:
     plant: Plant
     seed: int
     horizon_s: float
-    state_log: list[StateChange]
-    events: list[MesEvent]
+    state_log: Sequence[StateChange]  # a list, or the line's RecordLog
+    events: Sequence[MesEvent]
     setpoints: list[SetpointChange]
     renewals: list[Renewal] = field(default_factory=list)
 

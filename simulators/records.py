@@ -8,8 +8,13 @@ They are named tuples rather than dataclasses because the line writes a few of t
 event and a tuple is built in a third of the time (see benchmarks/bench_line.py). Read them by field
 name; being tuples, records of two kinds holding the same values compare equal, so check the type
 where kinds mix (as `Line.record` does).
+
+The line keeps its MES events and state changes in a `RecordLog`: the hot path stores each as a plain tuple
+(one object, built in a third of a named tuple's time) and the log hands out named tuples to whoever reads.
 """
 
+from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import NamedTuple
 
 # Station states, in the order of their integer codes (used in vectorised sensor arrays).
@@ -69,3 +74,43 @@ class Renewal(NamedTuple):
     t_s: float
     machine: str
     life_s: float
+
+
+class RecordLog(Sequence):
+    """A log of records of one kind, read as a sequence of named tuples, kept as the plain tuples of their fields.
+
+    `append` takes a record or the plain tuple of its fields, in field order; reading (index, slice, iteration)
+    gives records of the log's kind, built when read. It compares equal to any sequence of the same records.
+    """
+
+    __slots__ = ("_make", "kind", "rows")
+
+    def __init__(self, kind: type):
+        self.kind = kind
+        self.rows: list[tuple] = []
+        self._make = partial(tuple.__new__, kind)
+
+    def append(self, row: tuple) -> None:
+        self.rows.append(row)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(map(self._make, self.rows[index]))
+        return self._make(self.rows[index])
+
+    def __iter__(self) -> Iterator:
+        return map(self._make, self.rows)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, RecordLog):
+            return self.rows == other.rows
+        return isinstance(other, Sequence) and len(other) == len(self.rows) and all(
+            mine == theirs for mine, theirs in zip(self.rows, other, strict=True))
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"RecordLog({self.kind.__name__}, {len(self.rows)} records)"

@@ -340,7 +340,7 @@ def test_lab_opens_the_released_labs_in_the_workspace_and_exports_the_broker_to_
     started = next(line for line in result.stdout.splitlines() if line.startswith("JUPYTERLAB")).split()
     assert started[1:3] == [printed.group(0), "11"]
     root = next(arg.split("=", 1)[1] for arg in started if arg.startswith("--ServerApp.root_dir="))
-    assert Path(root).resolve() == (tmp_path / "mine").resolve()
+    assert (tmp_path / root).resolve() == (tmp_path / "mine").resolve()  # relative to where it was started
     assert "--ServerApp.port=9876" in started and "--no-browser" in started
     assert "Traceback" not in result.stderr
 

@@ -224,7 +224,7 @@ def test_select_rejects_dropped_duplicates_an_inclusive_end_and_changed_rows(pra
 
 
 def test_clean_rejects_kept_spikes_without_naming_them(practice_kit):
-    lax = functions(**{"SPIKE_JUMPS = 1.5": "SPIKE_JUMPS = 50.0"})
+    lax = functions(**{"SPIKE_JUMPS = 2.0": "SPIKE_JUMPS = 50.0"})
     with pytest.raises(VerdictFailed, match=r"keeps \d+ of the \d+ evident spikes .*ever jumps") as failed:
         judge("lab1_clean_test", PRACTICE, **clean_evidence(lax))
     assert "seq=" not in str(failed.value), "the ground truth's spikes must not be listed"

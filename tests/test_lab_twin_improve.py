@@ -91,7 +91,7 @@ def test_the_graded_variant_gives_the_kernel_its_week_and_twin_and_no_seed(tmp_p
 
 
 def test_the_practice_trial_shares_the_logs_breakdowns(practice_env):
-    events, _ = kit.plant_trial(dict(kit.CURRENT_SETPOINTS))
+    events, _ = kit.plant_trial({name: kit.CURRENT_SETPOINTS[name] for name in kit.SWEEPS})
     log, _ = kit.production_log()
     assert list(events["kind"].head(200)) == list(log["kind"].head(200))
     assert (events["kind"] == "part_completed").sum() == (log["kind"] == "part_completed").sum()
@@ -168,7 +168,7 @@ def test_the_monitoring_plan_passes_and_limits_from_the_standard_deviation_fail(
 # --- test plan and setpoints -------------------------------------------------------------------------------
 
 
-def _test_plan(params: dict, seed: int = 7) -> tuple[pd.DataFrame, dict]:
+def _test_plan(params: dict, seed: int = 7, base=kit.CURRENT_SETPOINTS) -> tuple[pd.DataFrame, dict]:
     notebook = nbformat.read(SOURCE, as_version=4)
     namespace = {"SEED": seed}
     exec("import math\nimport numpy as np\nimport pandas as pd\nfrom scipy import stats\n"
@@ -176,7 +176,7 @@ def _test_plan(params: dict, seed: int = 7) -> tuple[pd.DataFrame, dict]:
          namespace)
     source = cell_by_id(notebook, f"{LAB}_test_plan").source.split("started = ")[0]
     exec(compile(source, f"{LAB}:test_plan", "exec"), namespace)
-    return namespace["run_test_plan"](params, replications=5)
+    return namespace["run_test_plan"](params, replications=5, base=base)
 
 
 @pytest.mark.slow
@@ -185,7 +185,7 @@ def test_setpoints_from_the_calibrated_twin_pass_and_from_the_exponential_twin_l
     judge("test_plan_test", results=results, recommended=recommended)
     judge("setpoints_test", recommended=recommended)
     _, wrong = _test_plan(exponential_cnc(solution["CALIBRATED"]))
-    with pytest.raises(VerdictFailed, match=r"^conwip = "):
+    with pytest.raises(VerdictFailed, match=r"^today's line: conwip = "):
         judge("setpoints_test", recommended=wrong)
     shuffled = dict(recommended, conwip=max(kit.SWEEPS["conwip"]))
     with pytest.raises(VerdictFailed, match="best level of your own test plan"):
@@ -195,15 +195,36 @@ def test_setpoints_from_the_calibrated_twin_pass_and_from_the_exponential_twin_l
         judge("test_plan_test", results=identical, recommended=recommended)
 
 
+@pytest.mark.slow
+def test_the_capacity_project_needs_the_twin_of_the_new_line(solution):
+    """With a second CNC the saw becomes the bottleneck: the twin of the new line recommends more cards and a slower
+    CNC, and today's setpoints (or a twin still at one CNC) lose thousands of euros a week on the plant."""
+    project = {**kit.CURRENT_SETPOINTS, **kit.PROJECT}
+    _, recommended = _test_plan(solution["CALIBRATED"], base=project)
+    judge("project_test", recommended=recommended)
+    _, today = _test_plan(solution["CALIBRATED"])
+    assert recommended["conwip"] > today["conwip"] and recommended["cnc_speed"] < today["cnc_speed"]
+    with pytest.raises(VerdictFailed, match=r"with a second CNC: conwip = .* the line as it will be"):
+        judge("project_test", recommended=today)
+
+
+def test_a_buffer_sweep_under_a_conwip_cap_changes_nothing_worth_a_place():
+    """The reason the CNC buffer is no longer a decision: under the cap the test plan finds, five more places bring
+    fewer parts than they cost, so the cost alone decides, without a simulation."""
+    outputs = {buffer: kit.good_parts(kit.true_plant({"cnc_buffer": buffer, "conwip": 4}), 9000)
+               for buffer in (1, 6)}
+    assert abs(outputs[6] - outputs[1]) * kit.MARGIN_EUR < 5 * kit.BUFFER_PLACE_EUR, outputs
+
+
 def test_applied_setpoints_must_match_the_plants_status():
-    recommended = {"conwip": 4, "cnc_speed": 1.2, "cnc_buffer": 1}
-    replies = {name: {"ok": True} for name in ("a", "b", "c")}
-    status = {"conwip": 4, "speeds": {"cnc": 1.2}, "buffers": {"cnc": {"capacity": 1}}}
+    recommended = {"conwip": 4, "cnc_speed": 1.2}
+    replies = {name: {"ok": True} for name in ("a", "b")}
+    status = {"conwip": 4, "speeds": {"cnc": 1.2}, "buffers": {"cnc": {"capacity": 6}}}
     judge("applied_test", recommended=recommended, replies=replies, status=status)
     with pytest.raises(VerdictFailed, match="recommended CONWIP"):
         judge("applied_test", recommended=recommended, replies=replies, status=dict(status, conwip=6))
     with pytest.raises(VerdictFailed, match="did not accept"):
-        judge("applied_test", recommended=recommended, replies=dict(replies, c={"ok": False}), status=status)
+        judge("applied_test", recommended=recommended, replies=dict(replies, b={"ok": False}), status=status)
     with pytest.raises(VerdictFailed, match="RECOMMENDED"):
         judge("applied_test", recommended={"conwip": 4}, replies=replies, status=status)
 
@@ -234,8 +255,8 @@ def test_dashboards_probed_on_the_practice_week_do_not_pass_for_another_variant(
 # --- the notebook, and wrong answers through the grader ---------------------------------------------------------
 
 
-def test_the_lab_has_eight_autograded_test_cells():
-    assert sum(cell.mode == AUTO for cell in read_graded_cells(SOURCE)) == 8
+def test_the_lab_has_nine_autograded_test_cells():
+    assert sum(cell.mode == AUTO for cell in read_graded_cells(SOURCE)) == 9
 
 
 @pytest.fixture(scope="module")
