@@ -52,6 +52,7 @@ MAX_FALSE_ALARMS_PER_WEEK = 1  # the brief's alarm hygiene, per objective, in th
 WORKING_DAYS = ("mon", "tue", "wed", "thu", "fri")
 LEAD_TOLERANCE_MIN = 0.5  # a learner's lead time within this of its own replay's is right (rounding)
 SEVERITY_RANK = {"info": 1, "warning": 2, "critical": 3}
+EDGE_LEAD_FACTOR = 2  # a graded fault leaves normal operation at least twice the brief's lead before its repair
 
 
 @dataclass(frozen=True)
@@ -217,21 +218,32 @@ def grader_inputs(variant: Variant) -> dict:
 @functools.lru_cache(maxsize=64)
 def recordings_seed(seed: int) -> int:
     """The seed of the variant's recordings: `seed` itself, or the first of the candidates drawn from it whose
-    watched sensors keep their calibration over the two weeks.
-
-    The simulator's calibration drift grows from t=0 without bound (`simulators/imperfections.py`): over two weeks a
-    drifting sensor is off by a third of its span, a broken sensor rather than a test of alert thresholds, and a
-    tenth of the sensors drift. Until the plant bounds it, the grader draws each learner a plant whose watched
-    sensors do not drift (the truth says which), still from the learner's secret seed."""
-    watched = {(objective.machine, objective.sensor) for objective in OBJECTIVES}
+    recordings are a fair test of the brief (`fair_recordings`), still from the learner's secret seed."""
     candidates = [seed, *(int(stream(seed, "lab3_alerts", "recordings", str(k)).integers(2**62)) for k in range(20))]
     for candidate in candidates:
-        truth = truth_tables("normal", candidate, kit.HISTORY_HOURS, tables=("readings_truth",),
-                             plant=kit.PLANT)["readings_truth"]
-        drifting = truth.loc[truth.defect == "drift", ["machine", "sensor"]].drop_duplicates()
-        if not watched & set(zip(drifting.machine.astype(str), drifting.sensor.astype(str), strict=True)):
+        if fair_recordings(candidate):
             return candidate
-    raise RuntimeError(f"lab3_alerts: no plant without a drifting watched sensor among {len(candidates)} candidates")
+    raise RuntimeError(f"lab3_alerts: no fair recordings among {len(candidates)} candidates")
+
+
+def fair_recordings(recording: int) -> bool:
+    """Whether the plant of seed `recording` tests the brief and nothing else:
+
+    - its watched sensors keep their calibration over the two weeks. The simulator's calibration drift grows from
+      t=0 without bound (`simulators/imperfections.py`): over two weeks a drifting sensor is off by a third of its
+      span, a broken sensor rather than a test of alert thresholds, and a tenth of the sensors drift;
+    - each graded fault takes its sensor beyond the normal operation of that day at least `EDGE_LEAD_FACTOR` times
+      the brief's lead before its repair (`detectable_lead_min`). On the realistic plant a machine often breaks
+      down during a fault: after a long stop a cooling failure restarts from a cold spindle and leaves the normal
+      range minutes before the repair, which no threshold the brief allows can announce with its lead."""
+    watched = {(objective.machine, objective.sensor) for objective in OBJECTIVES}
+    truth = truth_tables("normal", recording, kit.HISTORY_HOURS, tables=("readings_truth",),
+                         plant=kit.PLANT)["readings_truth"]
+    drifting = truth.loc[truth.defect == "drift", ["machine", "sensor"]].drop_duplicates()
+    if watched & set(zip(drifting.machine.astype(str), drifting.sensor.astype(str), strict=True)):
+        return False
+    return all(detectable_lead_min(scenario, recording, objective) >= EDGE_LEAD_FACTOR * objective.min_lead_min
+               for objective in OBJECTIVES for scenario in objective.scenarios)
 
 
 @VERDICTS.preparer
@@ -296,19 +308,19 @@ def rules_for(rules, objective: Objective) -> list:
 # --- thresholds -------------------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=64)
-def _states(scenario: str, seed: int, hours: float = kit.SHIFT_HOURS) -> pd.DataFrame:
+def _states(scenario: str, recording: int, hours: float = kit.SHIFT_HOURS) -> pd.DataFrame:
     """The machine states of one of the variant's recordings (as its kernel observed them), read once."""
-    return observed_tables(scenario, recordings_seed(seed), hours, tables=("states",), plant=kit.PLANT)["states"]
+    return observed_tables(scenario, recording, hours, tables=("states",), plant=kit.PLANT)["states"]
 
 
 @functools.lru_cache(maxsize=4)
-def normal_bands(seed: int) -> dict[str, pd.DataFrame]:
+def normal_bands(recording: int) -> dict[str, pd.DataFrame]:
     """Per objective and weekday, the 1st and 99th percentiles of its sensor's noise-free value over the
     history's first week (the brief's "last week"), in the states where the objective watches it: a threshold
     inside the band of a day it watches would alarm on a healthy machine that day."""
-    truth = truth_tables("normal", recordings_seed(seed), kit.HISTORY_HOURS, tables=("readings_truth",),
+    truth = truth_tables("normal", recording, kit.HISTORY_HOURS, tables=("readings_truth",),
                          plant=kit.PLANT)["readings_truth"]
-    states = _states("normal", seed, kit.HISTORY_HOURS)
+    states = _states("normal", recording, kit.HISTORY_HOURS)
     first_week_end = pd.Timestamp(truth.timestamp.min()).floor("h") + kit.WEEK
     bands = {}
     for objective in OBJECTIVES:
@@ -323,9 +335,9 @@ def normal_bands(seed: int) -> dict[str, pd.DataFrame]:
     return bands
 
 
-def band_of(seed: int, objective: Objective, rule) -> tuple[float, float]:
+def band_of(recording: int, objective: Objective, rule) -> tuple[float, float]:
     """Normal operation on the days `rule` watches: the lowest 1st and highest 99th percentile of those days."""
-    band = normal_bands(seed)[objective.key]
+    band = normal_bands(recording)[objective.key]
     days = [day for day in days_of(rule) if day in band.index]
     expect(bool(days), f"rule {rule.name!r} watches {objective.pair} only on days without production")
     return float(band.loc[days, 0.01].min()), float(band.loc[days, 0.99].max())
@@ -344,7 +356,7 @@ def thresholds(evidence: Evidence, variant: Variant) -> None:
                    f"{where}: the fault of {objective.scenarios[0]} "
                    f"{'raises' if objective.direction == 'above' else 'lowers'} the value: the rule's direction is "
                    "wrong")
-            low, high = band_of(variant.seed, objective, rule)
+            low, high = band_of(recordings_seed(variant.seed), objective, rule)
             days = "" if not rule.days else f" on {', '.join(rule.days)}"
             if objective.direction == "above":
                 expect(rule.threshold > high,
@@ -511,21 +523,42 @@ def _visible(states: pd.DataFrame, objective: Objective, start: pd.Timestamp, en
 
 
 @functools.lru_cache(maxsize=64)
-def fault_window(scenario: str, seed: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+def fault_window(scenario: str, recording: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     """[start, end) of the scenario's fault: its repair stop starts at its end."""
-    fault = truth_tables(scenario, recordings_seed(seed), kit.SHIFT_HOURS, tables=("faults",),
+    fault = truth_tables(scenario, recording, kit.SHIFT_HOURS, tables=("faults",),
                          plant=kit.PLANT)["faults"].iloc[0]
     return pd.Timestamp(fault.start), pd.Timestamp(fault.end)
 
 
 @functools.lru_cache(maxsize=64)
-def moved_sensors(scenario: str, seed: int) -> frozenset[tuple[str, str]]:
+def moved_sensors(scenario: str, recording: int) -> frozenset[tuple[str, str]]:
     """The (machine, sensor) pairs the scenario's fault moves (its ground truth): an alarm on one of them during
     the fault is not a false alarm, even when the brief does not ask that sensor to catch that fault."""
-    faults = truth_tables(scenario, recordings_seed(seed), kit.SHIFT_HOURS, tables=("faults",),
+    faults = truth_tables(scenario, recording, kit.SHIFT_HOURS, tables=("faults",),
                           plant=kit.PLANT)["faults"]
     return frozenset((row.machine, sensor) for row in faults.itertuples() for sensor in str(row.sensors).split(",")
                      if sensor)
+
+
+def detectable_lead_min(scenario: str, recording: int, objective: Objective) -> float:
+    """Minutes between the moment the scenario's fault first takes the objective's sensor (its noise-free value,
+    in a state where the fault shows) beyond the normal operation of that weekday, and the repair stop: the most
+    lead a threshold the brief allows can give (0 when the fault never leaves normal operation)."""
+    start, end = fault_window(scenario, recording)
+    truth = truth_tables(scenario, recording, kit.SHIFT_HOURS, tables=("readings_truth",),
+                         plant=kit.PLANT)["readings_truth"]
+    mine = truth[(truth.machine == objective.machine) & (truth.sensor == objective.sensor)].sort_values("timestamp")
+    states = _states(scenario, recording)
+    mine = pd.merge_asof(mine, states.loc[states.machine == objective.machine, ["timestamp", "state"]].sort_values(
+        "timestamp"), on="timestamp")
+    shown = mine[(mine.timestamp >= start) & (mine.timestamp < end) & mine.state.isin(objective.shows_in)]
+    band = normal_bands(recording)[objective.key]
+    day = kit.DAYS[start.day_of_week]
+    if day not in band.index:
+        return 0.0
+    beyond = (shown.true_value > band.loc[day, 0.99]) if objective.direction == "above" else (
+        shown.true_value < band.loc[day, 0.01])
+    return (end - shown.timestamp[beyond].min()).total_seconds() / 60 if beyond.any() else 0.0
 
 
 def read_alarms(alarms) -> pd.DataFrame:
@@ -544,10 +577,10 @@ def _firings(alarms: pd.DataFrame, scenario: str, rules) -> pd.Series:
     return chosen.timestamp.sort_values()
 
 
-def repair_start(scenario: str, seed: int, machine: str) -> pd.Timestamp | None:
+def repair_start(scenario: str, recording: int, machine: str) -> pd.Timestamp | None:
     """When the MES recorded the fault's repair stop (`downtime_started` with the fault's kind as its reason), as
     the learner sees it in the scenario's events."""
-    events = observed_tables(scenario, recordings_seed(seed), kit.SHIFT_HOURS, tables=("events",),
+    events = observed_tables(scenario, recording, kit.SHIFT_HOURS, tables=("events",),
                              plant=kit.PLANT)["events"]
     stops = events[(events.kind == "downtime_started") & (events.machine == machine)
                    & ~events.reason.isin(["breakdown", "maintenance"])]
@@ -560,11 +593,12 @@ def detection(evidence: Evidence, variant: Variant) -> None:
     the brief's lead time before the repair stop that ends it (fault windows from the variant's truth)."""
     rules = read_rules(evidence["rules"])
     alarms = read_alarms(evidence["alarms"])
+    recording = recordings_seed(variant.seed)
     for objective in OBJECTIVES:
         mine = rules_for(rules, objective)
         for scenario in objective.scenarios:
-            start, end = fault_window(scenario, variant.seed)
-            if not _visible(_states(scenario, variant.seed), objective, start, end):
+            start, end = fault_window(scenario, recording)
+            if not _visible(_states(scenario, recording), objective, start, end):
                 continue  # the machine never ran under the fault: nothing to detect
             fired = _firings(alarms, scenario, mine)
             in_window = fired[(fired >= start) & (fired < end)]
@@ -585,6 +619,7 @@ def quiet(evidence: Evidence, variant: Variant) -> None:
     during its own fault (which would be trivially quiet)."""
     rules = read_rules(evidence["rules"])
     alarms = read_alarms(evidence["alarms"])
+    recording = recordings_seed(variant.seed)
     for objective in OBJECTIVES:
         mine = rules_for(rules, objective)
         week = _firings(alarms, kit.THIS_WEEK, mine)
@@ -597,11 +632,11 @@ def quiet(evidence: Evidence, variant: Variant) -> None:
             fired = _firings(alarms, scenario, mine)
             outside = fired
             if scenario in FAULT_SCENARIOS and (objective.machine, objective.sensor) in moved_sensors(scenario,
-                                                                                                        variant.seed):
-                start, end = fault_window(scenario, variant.seed)
+                                                                                                        recording):
+                start, end = fault_window(scenario, recording)
                 outside = fired[(fired < start) | (fired >= end)]
                 during = len(fired) - len(outside)
-                visible = _visible(_states(scenario, variant.seed), objective, start, end)
+                visible = _visible(_states(scenario, recording), objective, start, end)
                 expect(during >= 1 or not visible or scenario not in objective.scenarios,
                        f"{scenario}: the rules of {objective.pair} never fired during their fault: a rule that never "
                        "fires is quiet but useless")
@@ -636,7 +671,7 @@ def measures(evidence: Evidence, variant: Variant) -> None:
         expect(scenario in leads, f"LEAD_TIME_MIN has no entry for {scenario}")
         catching = [objective for objective in OBJECTIVES if scenario in objective.scenarios]
         mine = [rule for objective in catching for rule in rules_for(rules, objective)]
-        repair = repair_start(scenario, variant.seed, catching[0].machine)
+        repair = repair_start(scenario, recordings_seed(variant.seed), catching[0].machine)
         fired = _firings(alarms, scenario, mine)
         before = fired[fired < repair] if repair is not None else fired.iloc[:0]
         sensors = " and ".join(objective.pair for objective in catching)
