@@ -17,13 +17,14 @@ tests/test_bwrap.py reads the arguments back and probes a real sandbox.
 """
 
 import functools
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from autograde.kit import package_folder
 
 WORKDIR = "/lab"
 VARIANT_DIR = "/variant"
@@ -75,7 +76,7 @@ def python_binds() -> list[str]:
     """The interpreter's installation, the virtual environment and the learner kit, read-only; the grader's
     packages hidden under empty tmpfs wherever they would be imported from."""
     roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent}
-    kit = [_package_dir(name) for name in KIT_PACKAGES]
+    kit = [package_folder(name) for name in KIT_PACKAGES]
     args: list[str] = []
     for root in sorted(roots):
         args += ["--ro-bind", str(root), str(root)]
@@ -83,28 +84,22 @@ def python_binds() -> list[str]:
         if folder is not None and not any(folder.is_relative_to(root) for root in roots):
             args += ["--ro-bind", str(folder), str(folder)]
     for name in GRADER_PACKAGES:
-        folder = _package_dir(name)
+        folder = package_folder(name)
         if folder is not None and any(folder.is_relative_to(root) for root in roots):
             args += ["--tmpfs", str(folder)]
     return args
 
 
-def _package_dir(name: str) -> Path | None:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))).resolve()
-
-
 def hidden_binds(files: Sequence[Path]) -> list[str]:
-    """Each of `files` replaced by /dev/null (on a nodev mount: neither read nor imported), and the compiled
-    caches of their folders absent (read-only and empty), so neither a module's source nor its bytecode loads."""
+    """Each of `files`, and each compiled cache of it (`__pycache__/<name>.*.pyc`), replaced by /dev/null (on a
+    nodev mount: neither read nor imported), so neither a module's source nor its bytecode loads. The other
+    modules' caches stay: a kernel that had to recompile the plant at every start would take seconds longer, and
+    nothing in the sandbox can write a cache (everything outside the working copy is read-only)."""
     args: list[str] = []
-    for folder in sorted({path.parent / "__pycache__" for path in files}):
-        if folder.is_dir():
-            args += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
     for path in files:
         args += ["--ro-bind", "/dev/null", str(path)]
+        for cache in sorted((path.parent / "__pycache__").glob(f"{path.stem}.*.pyc")):
+            args += ["--ro-bind", "/dev/null", str(cache)]
     return args
 
 

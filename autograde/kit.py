@@ -17,8 +17,13 @@ import labkit
 import simulators
 
 
-def _folder(package: str) -> Path:
-    return Path(next(iter(importlib.util.find_spec(package).submodule_search_locations))).resolve()
+def package_folder(name: str) -> Path | None:
+    """The folder the installed package `name` is imported from (symlinks resolved, as bwrap binds it), None
+    when `name` is not importable or is a plain module: where the sandbox finds the kit and the grader's code."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 def _imports(path: Path) -> set[str]:
@@ -42,7 +47,7 @@ def visible_kit_modules(lab: str) -> set[str]:
 
 
 def _closure(lab: str) -> set[str]:
-    folder = _folder("labkit")
+    folder = package_folder("labkit")
     visible, pending = set(), [f"labkit.{name}" for name in (*labkit.SHARED_MODULES, lab)]
     while pending:
         name = pending.pop()
@@ -60,8 +65,8 @@ def hidden_kit_files(lab: str) -> list[Path]:
     """The module files `lab`'s kernel must not read: other labs' kit modules (`__init__.py` aside) and the
     plant's analysis modules its kit does not import."""
     closure = _closure(lab)
-    kit = [path for path in _folder("labkit").glob("*.py")
+    kit = [path for path in package_folder("labkit").glob("*.py")
            if path.stem != "__init__" and f"labkit.{path.stem}" not in closure]
-    plant = [_folder("simulators") / f"{name}.py" for name in simulators.ANALYSIS_MODULES
+    plant = [package_folder("simulators") / f"{name}.py" for name in simulators.ANALYSIS_MODULES
              if f"simulators.{name}" not in closure]
     return sorted(kit + plant)

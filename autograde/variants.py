@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from autograde.kit import package_folder, visible_kit_modules
 from simulators.dataset import write_dataset
 from simulators.learner import OBSERVED_TABLES, TRUTH_TABLES, variant_dataset_name
 from simulators.plantfile import load_plant
@@ -63,15 +64,16 @@ def _digest(paths) -> str:
     return digest.hexdigest()[:12]
 
 
-def _package_files(package: str, patterns: Sequence[str]) -> list[Path]:
-    folder = Path(next(iter(importlib.util.find_spec(package).submodule_search_locations)))
-    return [path for pattern in patterns for path in folder.glob(pattern)]
+def _plant_files() -> list[Path]:
+    """The plant's code, plant files and scenarios: what every generated dataset depends on."""
+    folder = package_folder("simulators")
+    return [path for pattern in ("*.py", "plants/*.yaml", "scenarios/*.yaml") for path in folder.glob(pattern)]
 
 
 @functools.cache
 def _plant_version() -> str:
     """A digest of the plant's code, plant files and scenarios: what every generated dataset depends on."""
-    return _digest(_package_files("simulators", ("*.py", "plants/*.yaml", "scenarios/*.yaml")))
+    return _digest(_plant_files())
 
 
 def _fresh_folder(parent: Path, version: str) -> Path:
@@ -145,12 +147,10 @@ def add_dataset(folder: Path, scenario: str, seed: int, hours: float = 8.0, *, p
 def _code_version(lab: str) -> str:
     """A digest of the code that prepares `lab`'s variants (its verdicts, the kit modules its kernel sees, the
     plant), so that a folder prepared by older code is never handed to a kernel that expects other inputs."""
-    from autograde.kit import visible_kit_modules
-
     modules = [f"autograde.verdicts.{lab}", *(f"labkit.{name}" for name in visible_kit_modules(lab))]
     specs = [importlib.util.find_spec(module) for module in modules]
     return _digest([Path(spec.origin) for spec in specs if spec is not None and spec.origin]
-                   + _package_files("simulators", ("*.py", "plants/*.yaml", "scenarios/*.yaml")))
+                   + _plant_files())
 
 
 def prepare_variant(variant: Variant) -> Path:

@@ -17,9 +17,7 @@ merge two people's work), a value of `lms_id`, `username` or `email` given to tw
 recognise its learner by.
 """
 
-import codecs
 import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from pathlib import Path
 from autograde.collect.identity import NUMBER, USERNAME, Identity
 from autograde.collect.names import SAFE_ID_RULE, is_safe_id, learner_id, name_key, squashed
 from autograde.errors import CollectError
+from autograde.sheets import sheet_rows
 
 IDENTITY_COLUMNS = ("name", "email", "username", "lms_id")
 UNIQUE_COLUMNS = ("learner", "lms_id", "username", "email")
@@ -67,8 +66,8 @@ class Roster:
     @classmethod
     def read(cls, path: Path) -> "Roster":
         """The roster in the CSV file `path`; CollectError listing every problem when it is not valid."""
-        text = _decode(Path(path))
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+        reader = sheet_rows(path, "the roster", "a header line (learner,name...) and a line per learner",
+                            CollectError)
         try:
             return cls._parse(Path(path), reader)
         except csv.Error as error:
@@ -126,32 +125,6 @@ def _word_orders(name: str) -> set[str]:
     """`Ada Lovelace` -> {adalovelace, lovelaceada}: the name's words in each rotation, squashed."""
     words = [word for word in learner_id(name).split("_") if word]
     return {"".join(words[start:] + words[:start]) for start in range(len(words))}
-
-
-def _decode(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise CollectError(f"{path}: cannot read the roster ({error.strerror})") from error
-    if data.startswith(b"PK\x03\x04"):
-        raise CollectError(f"{path}: an Excel workbook, not a CSV file: save it as CSV (File > Save As > CSV UTF-8)")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-    if not text.strip():
-        raise CollectError(f"{path}: the roster is empty: it needs a header line (learner,name...) and a line "
-                           "per learner")
-    return text
-
-
-def _delimiter(text: str) -> str:
-    """The separator of the header line: `,`, `;` (French Excel) or a tab, whichever it has most of."""
-    header = text.splitlines()[0]
-    return max((",", ";", "\t"), key=header.count)
 
 
 def _problems(path: Path, row: Row) -> list[str]:
