@@ -189,7 +189,7 @@ def _dispatch(course: Course, submission: _Submission, variant: Variant, limits:
             sanitized = _sanitize(course, submission, notebook)
             job = ExecutionJob(lab=submission.lab, learner=submission.learner, notebook=notebook,
                                notebook_json=sanitized, files=assets, limits=limits, variant=variant,
-                               unsafe=unsafe)
+                               unsafe=unsafe, language=course.language)
             futures[notebook] = pool.submit(job)
         return futures
     except Exception as error:  # one submission's failure never stops the others

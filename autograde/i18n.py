@@ -55,6 +55,7 @@ verbatim; cli, the `factorylab` command's help and messages. The labs' and docum
 (`lab_domains`, `document_domains`); `domains()` lists them all."""
 LABS_DIR = ROOT / "labs"
 DOCUMENT_FOLDERS = ("guides", "tracks")  # under course/: the guides and the syllabi
+VERDICTS_DIR = ROOT / "autograde" / "verdicts"  # a lab's feedback messages, in its domain with its notebook
 LABS_MAPPING = "labs.cfg"
 DOCUMENTS_MAPPING = "course.cfg"
 
@@ -153,7 +154,9 @@ def _sources(domain: str) -> tuple[list, dict, list[Path] | None]:
     if domain in DOMAINS:
         mapping, files = f"{domain}.cfg", None
     elif domain in lab_domains():
-        mapping, files = LABS_MAPPING, [LABS_DIR / domain / f"{domain}.ipynb"]
+        verdicts = VERDICTS_DIR / f"{domain}.py"
+        mapping = LABS_MAPPING
+        files = [LABS_DIR / domain / f"{domain}.ipynb", *([verdicts] if verdicts.is_file() else [])]
     else:
         mapping, files = DOCUMENTS_MAPPING, [document_domains()[_known(domain)]]
     with (LOCALE_DIR / mapping).open(encoding="utf-8") as stream:
@@ -222,7 +225,8 @@ def catalogue_problems(domain: str) -> list[str]:
     return problems
 
 
-BRACE_PLACEHOLDER = re.compile(r"(?<!\{)\{[A-Za-z_][A-Za-z0-9_]*\}(?!\})")
+# str.format's replacement fields: `{name}`, `{objective.pair}`, `{count!r}`, `{lead:.0f}`
+BRACE_PLACEHOLDER = re.compile(r"(?<!\{)\{[A-Za-z_][A-Za-z0-9_.]*(?:![rsa])?(?::[^{}]*)?\}(?!\})")
 
 
 def translated_checks(cells: Iterable, language: str) -> list:

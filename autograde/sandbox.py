@@ -45,6 +45,7 @@ from traitlets import Any, Bool, Float, Integer, Unicode
 from traitlets.config import Config
 
 from autograde.bwrap import VARIANT_DIR, WORKDIR, sandbox_available, sandbox_command
+from autograde.i18n import SOURCE_LANGUAGE
 from autograde.kit import hidden_kit_files
 from autograde.preprocessors.judge import JudgeEvidence, evidence_of
 from autograde.variants import Variant, prepare_variant
@@ -88,6 +89,7 @@ class ExecutionJob:
     limits: Limits = DEFAULT_LIMITS
     variant: Variant | None = None
     unsafe: bool = False  # run without the sandbox (bubblewrap missing), as the trainer explicitly allowed
+    language: str = SOURCE_LANGUAGE  # the feedback's: the course's language
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,7 @@ def execute_job(job: ExecutionJob) -> ExecutionResult:
         shutil.rmtree(stage, ignore_errors=True)
     flags: list[str] = []
     if job.variant is not None:
-        judge = JudgeEvidence(verdicts=lab_verdicts(job.lab), variant=job.variant)
+        judge = JudgeEvidence(verdicts=lab_verdicts(job.lab), variant=job.variant, language=job.language)
         judge.preprocess(nb, {})
         flags = list(judge.flags)
     return ExecutionResult(lab=job.lab, learner=job.learner, notebook=job.notebook,

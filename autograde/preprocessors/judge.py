@@ -10,13 +10,17 @@ A cell passes only if its verdict passes *and* the kernel reported no error in i
 every cell; evidence a cell recorded for another cell's grade_id, a test cell that completed without recording
 any, and evidence that does not decode are tampering or breakage: the cell fails and the trainer is told
 (`flags`). Whatever the kernel printed cannot make a test pass: only the verdict can.
+
+What the learner reads is in the course's language (`language`): a verdict's message through its lab's catalogue,
+the grader's own through the `cli` catalogue (locale/README.md). The trainer's flags stay English, like the log.
 """
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
-from traitlets import Any
+from traitlets import Any, Unicode
 
+from autograde.i18n import SOURCE_LANGUAGE, lab_domains, translations
 from autograde.verdicts import Evidence, MissingEvidence, VerdictFailed
 from labkit.evidence import MIME_TYPE
 from labkit.plaindata import PlainDataError, decode, from_text
@@ -42,10 +46,32 @@ class JudgeEvidence(NbGraderPreprocessor):
 
     verdicts = Any(help="the lab's LabVerdicts").tag(config=True)
     variant = Any(help="the learner's graded Variant").tag(config=True)
+    language = Unicode(SOURCE_LANGUAGE, help="the language of the feedback (the course's)").tag(config=True)
 
     def preprocess(self, nb, resources):
         self.flags: list[str] = []  # what looks tampered with, for the trainer
         return super().preprocess(nb, resources)
+
+    def _(self, text: str) -> str:
+        """One of the grader's own texts, in the feedback's language."""
+        return translations("cli", self.language).gettext(text)
+
+    def _verdict_text(self, failed: VerdictFailed) -> str:
+        """A verdict's message in the feedback's language: from its lab's catalogue, else another lab's (a verdict
+        may call another lab's checks: lab_scenarios reuses lab_model_line's statistics), else the grader's own
+        (the texts every lab shares, such as a missing artefact), else English."""
+        labs = lab_domains()
+        domains = [*([self.verdicts.lab] if self.verdicts.lab in labs else []),
+                   *(lab for lab in labs if lab != self.verdicts.lab), "cli"]
+
+        def gettext(text: str) -> str:
+            for domain in domains:
+                found = translations(domain, self.language).gettext(text)
+                if found != text:
+                    return found
+            return text
+
+        return failed.translated(gettext)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -72,7 +98,8 @@ class JudgeEvidence(NbGraderPreprocessor):
         kernel_error = any(out.output_type == "error" for out in cell.outputs)
         verdict = self.verdicts.cells.get(grade_id)
         if verdict is None:
-            return f"no verdict is registered for {grade_id!r}: report it to your trainer"
+            return self._("no verdict is registered for {grade_id!r}: report it to your trainer").format(
+                grade_id=grade_id)
         artefacts, problems = {}, []
         for payload in recorded:
             owner = payload.get("grade_id") if isinstance(payload, dict) else None
@@ -90,20 +117,21 @@ class JudgeEvidence(NbGraderPreprocessor):
                     problems.append(f"{name}: {error}")
         if problems:
             self.flags.append(f"{grade_id}: malformed or misplaced evidence: {'; '.join(problems)[:300]}")
-            return "the evidence of this cell is malformed: run the notebook again, unchanged test cells"
+            return self._("the evidence of this cell is malformed: run the notebook again, unchanged test cells")
         if kernel_error:
             return None  # the kernel's own error output already scores the cell zero
         if not recorded:
             self.flags.append(f"{grade_id}: the cell completed without recording its evidence (its code did not "
                               "run as written: input transformers, patched functions or a replaced test cell)")
-            return "the grader received nothing from this cell: its code did not run as written"
+            return self._("the grader received nothing from this cell: its code did not run as written")
         try:
             verdict(Evidence(grade_id, artefacts), self.variant)
         except MissingEvidence as missing:
             self.flags.append(f"{grade_id}: {missing}")
-            return str(missing)
+            return self._verdict_text(missing)
         except VerdictFailed as failed:
-            return str(failed) or "the answer is not right"
+            return self._verdict_text(failed) if str(failed) else self._("the answer is not right")
         except Exception as error:  # malformed artefacts the verdict could not read: fail-closed
-            return f"your results could not be read as the task asks ({type(error).__name__}: {str(error)[:200]})"
+            return self._("your results could not be read as the task asks ({error})").format(
+                error=f"{type(error).__name__}: {str(error)[:200]}")
         return None

@@ -29,7 +29,20 @@ __path__ += [folder for folder in os.environ.get(VERDICTS_PATH_ENV, "").split(os
 
 
 class VerdictFailed(AssertionError):
-    """The learner's artefacts are wrong; the message says which property failed (shown in feedback)."""
+    """The learner's artefacts are wrong; the message says which property failed (shown in feedback).
+
+    The message is an English template with named `{placeholders}` (str.format), given the values apart, never an
+    f-string: the feedback translates the template through the lab's catalogue (locale/README.md) in the course's
+    language, then fills it in. `str()` is the English text."""
+
+    def __init__(self, template: str, **values: Any):
+        self.template, self.values = template, values
+        super().__init__(template.format(**values) if values else template)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The message in the language of `gettext` (the English text where it has no translation)."""
+        text = gettext(self.template)
+        return text.format(**self.values) if self.values else text
 
 
 class MissingEvidence(VerdictFailed):
@@ -45,7 +58,7 @@ class Evidence:
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.artefacts:
-            raise MissingEvidence(f"the cell did not record {name!r}: run it to its end, unchanged")
+            raise MissingEvidence("the cell did not record {name!r}: run it to its end, unchanged", name=name)
         return self.artefacts[name]
 
     def __contains__(self, name: str) -> bool:
@@ -100,7 +113,8 @@ def lab_verdicts(lab: str) -> LabVerdicts:
     return module.VERDICTS
 
 
-def expect(condition: bool, message: str) -> None:
-    """Raise VerdictFailed(message) unless `condition`: the verdicts' assert, which `python -O` cannot remove."""
+def expect(condition: bool, message: str, **values: Any) -> None:
+    """Raise VerdictFailed(message, **values) unless `condition`: the verdicts' assert, which `python -O` cannot
+    remove. `message` is a literal template, `values` fill its placeholders (see VerdictFailed)."""
     if not condition:
-        raise VerdictFailed(message)
+        raise VerdictFailed(message, **values)

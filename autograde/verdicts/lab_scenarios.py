@@ -126,10 +126,10 @@ def _tables(evidence: Evidence) -> dict[str, pd.DataFrame]:
                                                 "DB_PATH")
     tables = {}
     for table, columns in REQUIRED_COLUMNS.items():
-        expect(f"table_{table}" in evidence, f"database: no table {table!r}")
+        expect(f"table_{table}" in evidence, "database: no table {table!r}", table=table)
         frame = dataframe(evidence[f"table_{table}"], f"table {table}")
         missing = [column for column in columns if column not in frame.columns]
-        expect(not missing, f"database: table {table} has no column(s) {missing}")
+        expect(not missing, "database: table {table} has no column(s) {missing}", table=table, missing=missing)
         tables[table] = frame
     return tables
 
@@ -139,16 +139,16 @@ def _stored_params(parameters: pd.DataFrame, test_id) -> dict:
     try:
         return unflatten({str(row["name"]): json.loads(row["value"]) for _, row in rows.iterrows()})
     except (TypeError, ValueError):
-        raise VerdictFailed(f"parameters[{test_id}]: values must be JSON text (json.dumps)") from None
+        raise VerdictFailed("parameters[{test_id}]: values must be JSON text (json.dumps)", test_id=test_id) from None
 
 
 def _seeds(conditions: pd.DataFrame, test_id) -> list:
     try:
         seeds = json.loads(conditions.loc[test_id, "seeds"])
     except (TypeError, ValueError):
-        raise VerdictFailed(f"conditions[{test_id}]: seeds must be a JSON list of integers") from None
+        raise VerdictFailed("conditions[{test_id}]: seeds must be a JSON list of integers", test_id=test_id) from None
     expect(isinstance(seeds, list) and all(isinstance(seed, int) for seed in seeds),
-           f"conditions[{test_id}]: seeds must be a JSON list of integers")
+           "conditions[{test_id}]: seeds must be a JSON list of integers", test_id=test_id)
     return seeds
 
 
@@ -161,19 +161,19 @@ def database_schema(evidence: Evidence, variant: Variant) -> None:
     schema = evidence["schema"]
     expect(isinstance(schema, dict) and schema, "the database file is missing or empty; write it with sqlite3")
     for table, columns in REQUIRED_COLUMNS.items():
-        expect(isinstance(schema.get(table), dict), f"database: no table {table!r}")
+        expect(isinstance(schema.get(table), dict), "database: no table {table!r}", table=table)
         info = schema[table]
         missing = [column for column in columns if column not in info.get("columns", [])]
-        expect(not missing, f"database: table {table} has no column(s) {missing}")
+        expect(not missing, "database: table {table} has no column(s) {missing}", table=table, missing=missing)
         keys = info.get("primary_key")
         expect(keys == PRIMARY_KEYS[table],
-               f"database: the primary key of {table} is {keys or 'missing'}, expected "
-               f"({', '.join(PRIMARY_KEYS[table])}): it says what identifies one row, so that a test cannot be "
-               "recorded twice")
+               "database: the primary key of {table} is {keys}, expected ({expected}): it says what identifies one "
+               "row, so that a test cannot be recorded twice", table=table, keys=keys or "missing",
+               expected=", ".join(PRIMARY_KEYS[table]))
         if table != "tests":
             references = {tuple(reference) for reference in info.get("foreign_keys", [])}
             expect(("tests", "test_id", "test_id") in references,
-                   f"database: {table}.test_id must be a FOREIGN KEY referencing tests(test_id)")
+                   "database: {table}.test_id must be a FOREIGN KEY referencing tests(test_id)", table=table)
 
 
 @VERDICTS.cell("scenarios_acceptance_test")
@@ -184,7 +184,7 @@ def acceptance(evidence: Evidence, variant: Variant) -> None:
     replications = dataframe(evidence["replications"], "acceptance_runs")
     table = dataframe(evidence["acceptance"], "acceptance")
     expect(len(replications) >= MIN_REPLICATIONS,
-           f"acceptance_runs: one row per replication of the draft, at least {MIN_REPLICATIONS}")
+           "acceptance_runs: one row per replication of the draft, at least {count}", count=MIN_REPLICATIONS)
     numeric_columns(replications, observed.index, "acceptance_runs")
     numeric_columns(table, ("observed", "model_mean", "ci_low", "ci_high", "gap"), "acceptance")
     expect("accepted" in table.columns, "acceptance: missing column 'accepted'")
@@ -193,15 +193,16 @@ def acceptance(evidence: Evidence, variant: Variant) -> None:
     for name, expected_gap in expected_gaps.items():
         row = table.loc[name]
         expect(abs(row["gap"] - expected_gap) <= 1e-6 * max(1.0, expected_gap),
-               f"acceptance: gap of {name} is wrong: the gap is |model / observed - 1| / tolerance, or "
-               "|model - observed| / 0.03 for a utilisation")
+               "acceptance: gap of {name} is wrong: the gap is |model / observed - 1| / tolerance, or "
+               "|model - observed| / 0.03 for a utilisation", name=name)
         expect(bool(row["accepted"]) == (expected_gap <= 1.0),
-               f"acceptance: verdict of {name}: a KPI is accepted when its gap is at most 1 (within tolerance)")
+               "acceptance: verdict of {name}: a KPI is accepted when its gap is at most 1 (within tolerance)",
+               name=name)
     clearly_off = set(draft_acceptance(variant.seed).loc[lambda gaps: gaps > 2.0].index)
     mine_off = set(table.index[~table["accepted"].astype(bool)])
     expect(clearly_off <= mine_off,
-           f"acceptance: the draft misses {sorted(clearly_off - mine_off)} by far, and your test accepts them; run "
-           "the draft's parameters (draft_params) over the export's working hours")
+           "acceptance: the draft misses {kpis} by far, and your test accepts them; run the draft's parameters "
+           "(draft_params) over the export's working hours", kpis=sorted(clearly_off - mine_off))
 
 
 @VERDICTS.cell("scenarios_correction_test")
@@ -210,13 +211,15 @@ def correction(evidence: Evidence, variant: Variant) -> None:
     seeds of its own, bring every KPI within the brief's tolerance of the plant's."""
     plan = dataframe(evidence["action_plan"], "action_plan")
     for column in ("action", "objective", "deadline", "owner"):
-        expect(column in plan.columns, f"action_plan: missing column {column!r}")
+        expect(column in plan.columns, "action_plan: missing column {column!r}", column=column)
     expect(len(plan) >= 3, "action_plan: at least 3 actions")
     for index, row in plan.iterrows():
         for column in ("action", "objective", "owner"):
-            expect(isinstance(row[column], str) and row[column].strip(), f"action_plan row {index}: empty {column}")
+            expect(isinstance(row[column], str) and row[column].strip(), "action_plan row {index}: empty {column}",
+                   index=index, column=column)
         expect(not pd.isna(pd.to_datetime(row["deadline"], errors="coerce")),
-               f"action_plan row {index}: deadline {row['deadline']!r} is not a date (e.g. 2026-03-15)")
+               "action_plan row {index}: deadline {deadline!r} is not a date (e.g. 2026-03-15)", index=index,
+               deadline=row["deadline"])
     params = evidence["corrected_params"]
     expect(isinstance(params, dict), "corrected_params: the model's parameters, in lab_model_line's form")
     log = truth_log(variant.seed)
@@ -224,34 +227,38 @@ def correction(evidence: Evidence, variant: Variant) -> None:
         runs = pd.DataFrame([kpi_table(run_model(params, hours=log.work_hours, seed=2000 + r))
                              for r in range(CORRECTION_REPLICATIONS)])
     except Exception as error:  # the learner's parameters are what failed
-        raise VerdictFailed(f"corrected_params: the model cannot run them ({type(error).__name__}: {error})") from None
+        raise VerdictFailed("corrected_params: the model cannot run them ({error})",
+                            error=f"{type(error).__name__}: {error}") from None
     gaps = tolerance_gaps(runs.mean(), observed_truth(variant.seed))
     off = sorted(gaps[~(gaps <= 1.0)].index)
-    expect(not off, f"corrected model: rerun by the grader, these KPIs are still outside the tolerance: {off}; look "
-                    "for the parameters that drive them (process times net of downtime, the mix, breakdowns, scrap)")
+    expect(not off, "corrected model: rerun by the grader, these KPIs are still outside the tolerance: {off}; look "
+                    "for the parameters that drive them (process times net of downtime, the mix, breakdowns, scrap)",
+           off=off)
 
 
 def _check_limits(improvement, seed: int) -> None:
     expect(isinstance(improvement, dict) and improvement,
-           "improvement: a dict of setpoints, e.g. {'speed': {'cnc': 1.1}} or {'conwip': 8, 'buffer': {'cnc': 7}}")
+           "improvement: a dict of setpoints, e.g. `{'speed': {'cnc': 1.1}}` or `{'conwip': 8, 'buffer': {'cnc': 7}}`")
     unknown = set(improvement) - {"conwip", "speed", "buffer"}
-    expect(not unknown, f"improvement: the plant accepts conwip, speed and buffer setpoints, not {sorted(unknown)}")
+    expect(not unknown, "improvement: the plant accepts `conwip`, `speed` and `buffer` setpoints, not {unknown}",
+           unknown=sorted(unknown))
     plant = plant_variant(seed)
     low, high = IMPROVEMENT_LIMITS["conwip"]
     if "conwip" in improvement:
         expect(isinstance(improvement["conwip"], int) and low <= improvement["conwip"] <= high,
-               f"improvement: conwip must be an integer in [{low}, {high}] (the brief)")
+               "improvement: conwip must be an integer in [{low}, {high}] (the brief)", low=low, high=high)
     low, high = IMPROVEMENT_LIMITS["speed"]
     for station, factor in improvement.get("speed", {}).items():
-        expect(station in plant.stations, f"improvement: unknown station {station!r}")
+        expect(station in plant.stations, "improvement: unknown station {station!r}", station=station)
         expect(plaindata.is_finite_number(factor) and low <= factor <= high,
-               f"improvement: speed of {station} must stay in [{low}, {high}] (the brief)")
+               "improvement: speed of {station} must stay in [{low}, {high}] (the brief)", station=station, low=low,
+               high=high)
     for station, places in improvement.get("buffer", {}).items():
-        expect(station in plant.stations, f"improvement: unknown station {station!r}")
+        expect(station in plant.stations, "improvement: unknown station {station!r}", station=station)
         most = plant.stations[station].input_buffer + IMPROVEMENT_LIMITS["buffer_extra_places"]
         expect(isinstance(places, int) and 1 <= places <= most,
-               f"improvement: buffer of {station}: at most {IMPROVEMENT_LIMITS['buffer_extra_places']} places more "
-               "than today (floor space, the brief)")
+               "improvement: buffer of {station}: at most {extra} places more than today (floor space, the brief)",
+               station=station, extra=IMPROVEMENT_LIMITS["buffer_extra_places"])
 
 
 @VERDICTS.cell("scenarios_improvement_test")
@@ -266,40 +273,44 @@ def improvement(evidence: Evidence, variant: Variant) -> None:
     results = tables["results"].set_index(["test_id", "kpi"])
     stored = {}
     for test_id in (baseline_test, improvement_test):
-        expect(test_id in conditions.index, f"{test_id}: no such test in the database")
+        expect(test_id in conditions.index, "{test_id}: no such test in the database", test_id=test_id)
         stored[test_id] = _stored_params(parameters, test_id)
     expect(stored[baseline_test].get("model") == stored[improvement_test].get("model"),
-           f"{improvement_test} and {baseline_test} must run the same model parameters: only the setpoints differ")
+           "{improvement_test} and {baseline_test} must run the same model parameters: only the setpoints differ",
+           improvement_test=improvement_test, baseline_test=baseline_test)
     expect(stored[improvement_test].get("scenario", {}) == chosen,
-           f"{improvement_test}: its scenario.* parameters are not the improvement's setpoints")
+           "{improvement_test}: its scenario.* parameters are not the improvement's setpoints",
+           improvement_test=improvement_test)
     expect(_seeds(conditions, baseline_test) == _seeds(conditions, improvement_test),
-           f"{improvement_test} and {baseline_test}: run both with the same seeds (common random numbers), so that "
-           "the difference shows the setpoints, not the luck of the draws")
+           "{improvement_test} and {baseline_test}: run both with the same seeds (common random numbers), so that "
+           "the difference shows the setpoints, not the luck of the draws", improvement_test=improvement_test,
+           baseline_test=baseline_test)
     log = truth_log(variant.seed)
     for test_id in (baseline_test, improvement_test):
         expect(float(conditions.loc[test_id, "horizon_h"]) >= 0.5 * log.work_hours,
-               f"{test_id}: replications this short cannot promise a throughput (start-up, noise); run them as "
-               "long as the export")
+               "{test_id}: replications this short cannot promise a throughput (start-up, noise); run them as "
+               "long as the export", test_id=test_id)
     throughput = "throughput_per_hour"
     for test_id in (baseline_test, improvement_test):
-        expect((test_id, throughput) in results.index, f"results: no {throughput} row for {test_id}")
+        expect((test_id, throughput) in results.index, "results: no {throughput} row for {test_id}",
+               throughput=throughput, test_id=test_id)
     predicted = (results.loc[(improvement_test, throughput), "mean"]
                  / results.loc[(baseline_test, throughput), "mean"] - 1.0)
     truth = plant_gain(variant.seed, chosen)
     expect(truth["gain"] >= TARGET_GAIN - GAIN_SLACK,
-           f"improvement: on the plant itself these setpoints fall short of the brief's +{TARGET_GAIN:.0%} "
-           f"(your model said {predicted:+.1%})")
+           "improvement: on the plant itself these setpoints fall short of the brief's +{target:.0%} (your model "
+           "said {predicted:+.1%})", target=TARGET_GAIN, predicted=predicted)
     expect(abs(predicted - truth["gain"]) <= PREDICTION_TOLERANCE,
-           f"improvement: your model's predicted gain ({predicted:+.1%}) is more than {PREDICTION_TOLERANCE:.0%} "
-           "from the plant's real gain; test on the corrected model")
+           "improvement: your model's predicted gain ({predicted:+.1%}) is more than {tolerance:.0%} from the "
+           "plant's real gain; test on the corrected model", predicted=predicted, tolerance=PREDICTION_TOLERANCE)
     promised = results.loc[(improvement_test, throughput), "mean"]
     # What the plant would make: its observed throughput (the export) times the real gain. Comparing ratios on
     # shared seeds keeps the grader's own sampling noise far below the tolerance.
     real = observed_truth(variant.seed)[throughput] * (1.0 + truth["gain"])
     expect(abs(promised / real - 1.0) <= MODEL_TOLERANCE[throughput],
-           f"improvement: your model promises {promised:.2f} good parts per working hour, more than "
-           f"{MODEL_TOLERANCE[throughput]:.0%} from what the plant makes with these setpoints: test on the corrected "
-           "model")
+           "improvement: your model promises {promised:.2f} good parts per working hour, more than {tolerance:.0%} "
+           "from what the plant makes with these setpoints: test on the corrected model", promised=promised,
+           tolerance=MODEL_TOLERANCE[throughput])
     expect(truth["cycle_time_ratio"] <= 1.0 + GAIN_SLACK,
            "improvement: on the plant the mean cycle time grows with these setpoints; the brief forbids longer "
            "lead times")
@@ -314,37 +325,42 @@ def database_content(evidence: Evidence, variant: Variant) -> None:
     tables = _tables(evidence)
     tests, parameters, runs, results = tables["tests"], tables["parameters"], tables["runs"], tables["results"]
     conditions = tables["conditions"].set_index("test_id")
-    expect(set(tests["campaign"]) <= set(CAMPAIGNS), f"tests.campaign: only {CAMPAIGNS}")
+    expect(set(tests["campaign"]) <= set(CAMPAIGNS), "tests.campaign: only {campaigns}", campaigns=CAMPAIGNS)
     for campaign in CAMPAIGNS:
-        expect((tests["campaign"] == campaign).any(), f"tests: no test of the {campaign!r} campaign")
+        expect((tests["campaign"] == campaign).any(), "tests: no test of the {campaign!r} campaign",
+               campaign=campaign)
     for _, test in tests.iterrows():
         test_id = test["test_id"]
         expect(str(test["title"]).strip() and str(test["model_version"]).strip(),
-               f"tests[{test_id}]: give a title and the model version")
-        expect(test_id in conditions.index, f"conditions: no row for test {test_id}")
+               "tests[{test_id}]: give a title and the model version", test_id=test_id)
+        expect(test_id in conditions.index, "conditions: no row for test {test_id}", test_id=test_id)
         condition = conditions.loc[test_id]
         mine = runs[runs["test_id"] == test_id]
         expect((parameters["test_id"] == test_id).sum() >= 5,
-               f"parameters: test {test_id} lists almost no parameters; store every model parameter and setpoint")
+               "parameters: test {test_id} lists almost no parameters; store every model parameter and setpoint",
+               test_id=test_id)
         seeds = _seeds(conditions, test_id)
         expect(int(condition["replications"]) >= MIN_REPLICATIONS and len(seeds) == int(condition["replications"]),
-               f"conditions[{test_id}]: at least {MIN_REPLICATIONS} replications, and one seed per replication")
+               "conditions[{test_id}]: at least {count} replications, and one seed per replication", test_id=test_id,
+               count=MIN_REPLICATIONS)
         expect(sorted(set(mine["seed"].astype(int))) == sorted(seeds) and mine["replication"].nunique() == len(seeds),
-               f"runs[{test_id}]: one replication per seed listed in its conditions")
+               "runs[{test_id}]: one replication per seed listed in its conditions", test_id=test_id)
         for kpi in observed.index:
             values = mine.loc[mine["kpi"] == kpi].sort_values("replication")["value"].to_numpy(dtype=float)
-            expect(len(values) == len(seeds), f"runs[{test_id}]: {kpi} is missing in some replications")
+            expect(len(values) == len(seeds), "runs[{test_id}]: {kpi} is missing in some replications",
+                   test_id=test_id, kpi=kpi)
             row = results[(results["test_id"] == test_id) & (results["kpi"] == kpi)]
-            expect(len(row) == 1, f"results: no row for test {test_id}, KPI {kpi}")
+            expect(len(row) == 1, "results: no row for test {test_id}, KPI {kpi}", test_id=test_id, kpi=kpi)
             row = row.iloc[0]
             mean_right, interval_right = summarises(values, row["mean"], row["ci_low"], row["ci_high"])
             expect(int(row["n"]) == len(values) and mean_right,
-                   f"results[{test_id}, {kpi}]: n and mean must be those of its runs")
-            expect(interval_right, f"results[{test_id}, {kpi}]: the CI is not the 95 % Student-t interval of its runs")
+                   "results[{test_id}, {kpi}]: n and mean must be those of its runs", test_id=test_id, kpi=kpi)
+            expect(interval_right, "results[{test_id}, {kpi}]: the CI is not the 95 % Student-t interval of its runs",
+                   test_id=test_id, kpi=kpi)
             if test["campaign"] == "acceptance":
                 expect("observed" in results.columns and near_plant(row["observed"], observed[kpi]),
-                       f"results[{test_id}, {kpi}]: an acceptance test records the plant's observed value in "
-                       "results.observed")
+                       "results[{test_id}, {kpi}]: an acceptance test records the plant's observed value in "
+                       "results.observed", test_id=test_id, kpi=kpi)
     _check_reproducible(tests, parameters, conditions, runs)
 
 
@@ -355,19 +371,22 @@ def _check_reproducible(tests, parameters, conditions, runs) -> None:
     stored = _stored_params(parameters, test_id)
     params, scenario = stored.get("model"), stored.get("scenario", {})
     expect(isinstance(params, dict),
-           f"parameters[{test_id}]: no model.* parameters (name them model.<path>, e.g. model.stations.cnc.mtbf_hours)")
+           "parameters[{test_id}]: no model.* parameters (name them model.<path>, e.g. "
+           "model.stations.cnc.mtbf_hours)", test_id=test_id)
     first = runs[runs["test_id"] == test_id].sort_values("replication")
     replication = first["replication"].iloc[0]
     seed = int(first["seed"].iloc[0])
     horizon_h = float(conditions.loc[test_id, "horizon_h"])
-    expect(0.0 < horizon_h <= 24 * 365, f"conditions[{test_id}]: horizon_h must be a positive number of hours")
+    expect(0.0 < horizon_h <= 24 * 365, "conditions[{test_id}]: horizon_h must be a positive number of hours",
+           test_id=test_id)
     try:
         kpis = kpi_table(run_model(params, hours=horizon_h, seed=seed, scenario=scenario))
     except Exception as error:  # the learner's stored parameters are what failed: say which test
-        raise VerdictFailed(f"test {test_id} cannot be rerun from the database: {type(error).__name__}: {error}") \
-            from None
+        raise VerdictFailed("test {test_id} cannot be rerun from the database: {error}", test_id=test_id,
+                            error=f"{type(error).__name__}: {error}") from None
     stored_kpis = first[first["replication"] == replication].set_index("kpi")["value"]
     for kpi, value in kpis.items():
         expect(kpi in stored_kpis.index and math.isclose(stored_kpis[kpi], value, rel_tol=1e-9, abs_tol=1e-9),
-               f"test {test_id}, replication {replication}: rerun from the database's parameters, seed and horizon, "
-               f"{kpi} differs from what the database says: a parameter or a condition is missing or rounded")
+               "test {test_id}, replication {replication}: rerun from the database's parameters, seed and horizon, "
+               "{kpi} differs from what the database says: a parameter or a condition is missing or rounded",
+               test_id=test_id, replication=replication, kpi=kpi)
