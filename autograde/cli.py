@@ -31,6 +31,7 @@ from autograde.sandbox import DEFAULT_LIMITS, Limits
 from autograde.similarity import format_table, write_csv
 from autograde.similarity import similarity as find_similar
 from factorylab.messages import _
+from factorylab.verbs import add_verb
 
 
 def _default(function, name: str):
@@ -38,14 +39,13 @@ def _default(function, name: str):
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    coverage = commands.add_parser(
-        "coverage", help=_("criteria x labs matrix: which lab cells assess each criterion, and how (HTML, CSV, MD)"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    coverage = add_verb(
+        commands, "coverage",
+        help=_("criteria x labs matrix: which lab cells assess each criterion, and how (HTML, CSV, MD)"),
         description=_("For every criterion of both referentials: the lab cells that assess it, their mode (automatic,\n"
                       "trainer-graded), points and what each checks, read from the criteria tags of the lab sources.\n"
                       "Needs no grading: run it when writing or reviewing labs."),
-        epilog=_("examples:") + "\n  factorylab coverage --out reports/\n"
-                                "  factorylab coverage --format csv --out reports/")
+        examples=["factorylab coverage --out reports/", "factorylab coverage --format csv --out reports/"])
     coverage.add_argument("--labs", type=Path, default=_default(build_coverage, "labs_dir"),
                           help=_("folder of the lab sources, <lab>/<lab>.ipynb (default: %(default)s)"))
     coverage.add_argument("--out", type=Path, default=_default(build_coverage, "out_dir"),
@@ -57,15 +57,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     _language_option(coverage)
     coverage.set_defaults(handler=_coverage)
 
-    report = commands.add_parser(
-        "report", help=_("each learner's status on every criterion from nbgrader's gradebook; heat map, CSV, badges"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    report = add_verb(
+        commands, "report",
+        help=_("each learner's status on every criterion from nbgrader's gradebook; heat map, CSV, badges"),
         description=_("Join nbgrader's gradebook with the labs' criteria tags: the cohort page, one page per learner,\n"
                       "competency.csv for the jury, and a signed Open Badge per acquired criterion (badges/). The\n"
                       "badges' issuer and the certifications' RNCP/RS numbers are set in <course>/badges.toml\n"
                       "(course/guides/trainer.md)."),
-        epilog=_("examples:") + "\n  factorylab report --out reports/\n"
-               "  factorylab report --course ~/courses/iiot-2025 --out reports/ --lang en")
+        examples=[
+            "factorylab report --out reports/",
+            "factorylab report --course ~/courses/iiot-2025 --out reports/ --lang en",
+        ])
     report.add_argument("--course", type=Path, default=_default(build_report, "course_dir"),
                         help=_("nbgrader course folder holding gradebook.db and feedback/ "
                                "(default: $FACTORYLAB_COURSE, else ~/.local/share/factorylab/course)"))
@@ -79,16 +81,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=_report)
     _register_evaluation(commands)
 
-    verify = commands.add_parser(
-        "verify-badge", help=_("check a signed badge (.jwt): signature, issuer's key, Open Badges 3.0 schema"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    verify = add_verb(
+        commands, "verify-badge",
+        help=_("check a signed badge (.jwt): signature, issuer's key, Open Badges 3.0 schema"),
         description=_("Verify badges written by `factorylab report` (reports/badges/<learner>/<criterion>.jwt):\n"
                       "the signature against the issuer's key (a did:key holds it; a did:web's is in the did.json\n"
                       "the trainer publishes), the claims against the credential, and the official 1EdTech schema.\n"
                       "The issuer and the certification numbers are set in <course>/badges.toml\n"
                       "(course/guides/trainer.md). Exit status 1 when a badge does not verify."),
-        epilog=_("examples:") + "\n  factorylab verify-badge reports/badges/alice/CCPM-C1-M1.jwt\n"
-               "  factorylab verify-badge reports/badges/*/*.jwt --did-document reports/badges/did.json")
+        examples=[
+            "factorylab verify-badge reports/badges/alice/CCPM-C1-M1.jwt",
+            "factorylab verify-badge reports/badges/*/*.jwt --did-document reports/badges/did.json",
+        ])
     verify.add_argument("badges", nargs="+", type=Path, metavar="FILE.jwt", help=_("signed badges to verify"))
     verify.add_argument("--did-document", type=Path, metavar="did.json",
                         help=_("the issuer's DID document, for a did:web issuer (as published)"))
@@ -139,17 +143,19 @@ def _register_evaluation(commands: argparse._SubParsersAction) -> None:
 
     course_help = _("nbgrader course folder (default: ${variable}, else ~/.local/share/factorylab/course)").format(
         variable=COURSE_ENV)
-    mark = commands.add_parser(
-        "mark", help=_("grade written answers from the terminal or a spreadsheet, in nbgrader's gradebook"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    mark = add_verb(
+        commands, "mark",
+        help=_("grade written answers from the terminal or a spreadsheet, in nbgrader's gradebook"),
         description=_("Give a manual grade to an answer, as nbgrader's formgrader does (same gradebook fields, so\n"
                       "formgrader, feedback, exports and reports see it, and a regrade keeps it while the answer\n"
                       "is unchanged). --pending lists the answers awaiting a grade with their text; --sheet writes\n"
                       "them as a CSV to fill in (score, comment) and --csv records a filled-in sheet, all or none."),
-        epilog=_("examples:") + "\n  factorylab mark --pending lab1_prepare_data\n"
-               "  factorylab mark lab1_prepare_data learner01 lab1_identify_reasons 1.5 --comment \"Cite it.\"\n"
-               "  factorylab mark --pending --sheet to_grade.csv   (fill in the score column, then)\n"
-               "  factorylab mark --csv to_grade.csv")
+        examples=[
+            "factorylab mark --pending lab1_prepare_data",
+            'factorylab mark lab1_prepare_data learner01 lab1_identify_reasons 1.5 --comment "Cite it."',
+            "factorylab mark --pending --sheet to_grade.csv   (fill in the score column, then)",
+            "factorylab mark --csv to_grade.csv",
+        ])
     mark.add_argument("cell", nargs="*", metavar="LAB LEARNER GRADE_ID SCORE",
                       help=_("the answer to grade and its score (0 to the cell's points; 1,5 or 1.5)"))
     mark.add_argument("--comment",
@@ -162,9 +168,9 @@ def _register_evaluation(commands: argparse._SubParsersAction) -> None:
     mark.add_argument("--course", type=Path, help=course_help)
     mark.set_defaults(handler=_mark)
 
-    observe = commands.add_parser(
-        "observe", help=_("record a trainer's or jury's decision on a criterion assessed outside the labs"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    observe = add_verb(
+        commands, "observe",
+        help=_("record a trainer's or jury's decision on a criterion assessed outside the labs"),
         description=_("Record that a learner acquired (or not) a criterion, with the evidence in words, who decided\n"
                       "and when: an observation at work, the oral, a written document (E1 to E4), the company. It "
                       "is\nkept in the course's database beside nbgrader's gradebook, shown in `factorylab report`, "
@@ -172,10 +178,11 @@ def _register_evaluation(commands: argparse._SubParsersAction) -> None:
                       "later\ndecision supersedes an earlier one; none is deleted. --csv records a sheet, all or "
                       "none\n(columns {columns}; context and date optional).").format(
                           columns=", ".join(OBSERVATION_COLUMNS)),
-        epilog=_("examples:") + "\n"
-               "  factorylab observe learner01 Cr1.1.1 acquired --context document --assessor \"J. Martin\" "
-               "\\\n      --evidence \"E1 report, section 2: strategy aligned with the plant's objectives\"\n"
-               "  factorylab observe --csv jury_decisions.csv")
+        examples=[
+            'factorylab observe learner01 Cr1.1.1 acquired --context document --assessor "J. Martin" \\',
+            '    --evidence "E1 report, section 2: strategy aligned with the plant\'s objectives"',
+            "factorylab observe --csv jury_decisions.csv",
+        ])
     observe.add_argument("decision", nargs="*", metavar="LEARNER CRITERION acquired|not_acquired",
                          help=_("the learner, the criterion's key (e.g. Cr1.1.1, CCPM-C1-MO3) and the decision"))
     observe.add_argument("--evidence", help=_("what was observed or read, and where (shown to the jury)"))
@@ -258,14 +265,13 @@ def _register_grading(commands: argparse._SubParsersAction) -> None:
 
     course_help = _("nbgrader course folder (default: ${variable}, else ~/.local/share/factorylab/course)").format(
         variable=COURSE_ENV)
-    release = commands.add_parser(
-        "release", help=_("validate lab sources and make the learners' versions"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    release = add_verb(
+        commands, "release",
+        help=_("validate lab sources and make the learners' versions"),
         description=_("Generate each lab's learners' version with nbgrader (no solutions, no hidden tests) into\n"
                       "<course>/release/, after checking the lab against itself: its solution must score full marks\n"
                       "and its blank release zero on the automatic parts (--no-check skips this)."),
-        epilog=_("examples:") + "\n  factorylab release\n"
-                                "  factorylab release lab1_prepare_data lab2_dashboard --no-check --lang en")
+        examples=["factorylab release", "factorylab release lab1_prepare_data lab2_dashboard --no-check --lang en"])
     release.add_argument("labs", nargs="*", metavar="LAB", help=_("labs to release (default: all under --labs)"))
     release.add_argument("--labs-dir", type=Path, default=_default(release_labs, "labs_dir"),
                          help=_("folder of the lab sources, <lab>/<lab>.ipynb (default: %(default)s)"))
@@ -277,15 +283,17 @@ def _register_grading(commands: argparse._SubParsersAction) -> None:
                                 "<course>/course.toml, else fr); grading is the same in every language"))
     release.set_defaults(handler=_release)
 
-    collect = commands.add_parser(
-        "collect", help=_("import a cohort's notebooks (an LMS download, folder or zip) into submitted/"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    collect = add_verb(
+        commands, "collect",
+        help=_("import a cohort's notebooks (an LMS download, folder or zip) into submitted/"),
         description=_("Moodle, Canvas, Brightspace, Blackboard, Teams, Google Classroom, nbgrader's exchange and\n"
                       "JupyterHub home folders are recognised by their names; the learner is the LMS's own identity.\n"
                       "Every file is reported: placed, superseded (an older copy), skipped or refused; the exit\n"
                       "status is 1 when something was refused."),
-        epilog=_("examples:") + "\n  factorylab collect moodle-download.zip\n"
-               "  factorylab collect submissions/ --roster roster.csv --timezone Europe/Paris")
+        examples=[
+            "factorylab collect moodle-download.zip",
+            "factorylab collect submissions/ --roster roster.csv --timezone Europe/Paris",
+        ])
     collect.add_argument("path", type=Path, help=_("the LMS download: a folder or a zip file"))
     collect.add_argument("--course", type=Path, help=course_help)
     collect.add_argument("--roster", type=Path, metavar="FILE.csv",
@@ -298,16 +306,15 @@ def _register_grading(commands: argparse._SubParsersAction) -> None:
                                 "names), e.g. Europe/Paris (default: this machine's)"))
     collect.set_defaults(handler=_collect)
 
-    grade = commands.add_parser(
-        "grade", help=_("autograde every submission in parallel, sandboxed; print a summary"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    grade = add_verb(
+        commands, "grade",
+        help=_("autograde every submission in parallel, sandboxed; print a summary"),
         description=_("Run every submission of <course>/submitted/ in the bubblewrap sandbox, on each learner's\n"
                       "secret variant, and record nbgrader's grades in the gradebook. The summary gives each\n"
                       "submission's status, score, failed tests and answers to grade by hand; the exit status is 1\n"
                       "when a submission could not be graded. An unknown lab or learner is an error naming those\n"
                       "that exist."),
-        epilog=_("examples:") + "\n  factorylab grade\n"
-                                "  factorylab grade lab1_prepare_data --learner learner01 --learner ada")
+        examples=["factorylab grade", "factorylab grade lab1_prepare_data --learner learner01 --learner ada"])
     grade.add_argument("labs", nargs="*", metavar="LAB", help=_("labs to grade (default: every released lab)"))
     grade.add_argument("--course", type=Path, help=course_help)
     grade.add_argument("--learner", action="append", default=[], help=_("grade only this learner (repeatable)"))
@@ -327,36 +334,36 @@ def _register_grading(commands: argparse._SubParsersAction) -> None:
                               "every summary says so)"))
     grade.set_defaults(handler=_grade)
 
-    feedback = commands.add_parser(
-        "feedback", help=_("per-learner feedback pages (HTML) without hidden tests"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    feedback = add_verb(
+        commands, "feedback",
+        help=_("per-learner feedback pages (HTML) without hidden tests"),
         description=_("Write nbgrader's feedback page of every graded submission into <course>/feedback/<learner>/\n"
                       "<lab>/: each graded cell with its score and the grader's message, never the hidden tests.\n"
                       "Send them after manual grading: answers still to grade show as pending."),
-        epilog=_("examples:") + "\n  factorylab feedback\n  factorylab feedback lab2_dashboard")
+        examples=["factorylab feedback", "factorylab feedback lab2_dashboard"])
     feedback.add_argument("labs", nargs="*", metavar="LAB", help=_("labs (default: every graded lab)"))
     feedback.add_argument("--course", type=Path, help=course_help)
     feedback.set_defaults(handler=_feedback)
 
-    export = commands.add_parser(
-        "export", help=_("grades as CSV: per learner and lab, and per cell"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    export = add_verb(
+        commands, "export",
+        help=_("grades as CSV: per learner and lab, and per cell"),
         description=_("Write grades.csv (one row per learner and lab) and cells.csv (one row per graded cell) from\n"
                       "nbgrader's gradebook, for a spreadsheet or an LMS's grade import."),
-        epilog=_("examples:") + "\n  factorylab export --out grades/")
+        examples=["factorylab export --out grades/"])
     export.add_argument("--course", type=Path, help=course_help)
     export.add_argument("--out", type=Path, default=_default(export_grades, "out_dir"),
                         help=_("output folder (default: %(default)s)"))
     export.set_defaults(handler=_export)
 
-    similarity = commands.add_parser(
-        "similarity", help=_("pairs of learners whose answers share much code, or share it with the solution"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    similarity = add_verb(
+        commands, "similarity",
+        help=_("pairs of learners whose answers share much code, or share it with the solution"),
         description=_("Compare the code of the answer cells of each learner's submitted notebook with every other\n"
                       "learner's and with the reference solution (copydetect's winnowing: variable names and\n"
                       "comments do not matter, the released stubs do not count). Notebooks are read, never run.\n"
                       "The result is a list for the trainer to read, never an automatic penalty."),
-        epilog=_("example:") + "\n  factorylab similarity lab1_prepare_data --threshold 0.6 --out similarity.csv")
+        examples=["factorylab similarity lab1_prepare_data --threshold 0.6 --out similarity.csv"])
     similarity.add_argument("labs", nargs="*", metavar="LAB", help=_("labs to compare (default: every released lab)"))
     similarity.add_argument("--course", type=Path, metavar="DIR", help=course_help)
     similarity.add_argument("--threshold", type=float, metavar="X", default=_default(find_similar, "threshold"),

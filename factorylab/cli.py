@@ -15,6 +15,7 @@ from pathlib import Path
 
 from autograde.errors import AutogradeError
 from factorylab.messages import _
+from factorylab.verbs import add_verb
 from simulators import cli as simulators_cli
 from simulators.errors import SimulatorError
 from simulators.seeding import DEFAULT_SEED
@@ -42,15 +43,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from autograde.i18n import LANGUAGES
 
     autograde_cli.register(commands)
-    lab = commands.add_parser(
-        "lab", help=_("start the live plant and JupyterLab on your labs (for learners)"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    lab = add_verb(
+        commands, "lab",
+        help=_("start the live plant and JupyterLab on your labs (for learners)"),
         description=_("Start the virtual plant streaming on an embedded MQTT broker, then JupyterLab on your\n"
                       "workspace, from any folder. The labs your workspace lacks are released into it first (your\n"
                       "own copies: a lab already there is never overwritten). Notebooks find the plant through\n"
                       "FACTORYLAB_BROKER. Stop with Ctrl-C: the plant stops with JupyterLab."),
-        epilog=_("examples:") + "\n  factorylab lab\n"
-                                "  factorylab lab --seed 42 --speed 60 --workspace ~/my-labs --no-browser --lang en")
+        examples=["factorylab lab", "factorylab lab --seed 42 --speed 60 --workspace ~/my-labs --no-browser --lang en"])
     lab.add_argument("--plant", type=Path, help=_("plant file (YAML); default: the bundled machining line"))
     lab.add_argument("--seed", type=int, default=DEFAULT_SEED, help=_("your plant variant (default: %(default)s)"))
     lab.add_argument("--scenario", default="normal", help=_("bundled scenario name or YAML path"))
@@ -68,16 +68,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                             "else fr); a lab already there stays as it is"))
     lab.set_defaults(handler=_lab)
 
-    hub = commands.add_parser(
-        "hub", help=_("run a course on JupyterHub on this machine: learners, trainer, shared plant"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    hub = add_verb(
+        commands, "hub",
+        help=_("run a course on JupyterHub on this machine: learners, trainer, shared plant"),
         description=_("Run JupyterHub for a released course: each learner and the trainer log in to their own\n"
                       "JupyterLab, the course's plant streams once for everyone (FACTORYLAB_BROKER), and nbgrader's\n"
                       "exchange carries the labs (release, fetch, submit, collect). A trial on one machine: one\n"
                       "shared password for learners, every server on this account; for a real deployment see\n"
                       "course/guides/deployment.md. Stop with Ctrl-C."),
-        epilog=_("example:") + "\n"
-                               "  factorylab hub --course ~/courses/industrie4 --learners ann,ben,cleo --trainer tess")
+        examples=["factorylab hub --course ~/courses/industrie4 --learners ann,ben,cleo --trainer tess"])
     hub.add_argument("--course", type=Path, help=_("the released course (default: $FACTORYLAB_COURSE, else "
                                                    "~/.local/share/factorylab/course)"))
     hub.add_argument("--learners", required=True, metavar="NAME,NAME,…", help=_("the learners' user names"))
@@ -92,14 +91,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                      help=_("the shared plant's simulated seconds per wall second (default: 60)"))
     hub.set_defaults(handler=_hub)
 
-    demo = commands.add_parser(
-        "demo", help=_("the main job end to end on the embedded defaults (make demo)"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    demo = add_verb(
+        commands, "demo",
+        help=_("the main job end to end on the embedded defaults (make demo)"),
         description=_("Record a dataset with a fault, simulate a working week's KPIs, stream the plant live and\n"
                       "send it two commands, release every lab, grade a synthetic cohort in the sandbox, and write\n"
                       "feedback, grades, the coverage and competency reports and the badges; open\n"
                       "<out>/index.html afterwards. About a minute."),
-        epilog=_("examples:") + "\n  factorylab demo\n  factorylab demo --out /tmp/demo --seed 7")
+        examples=["factorylab demo", "factorylab demo --out /tmp/demo --seed 7"])
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help=_("output folder (default: %(default)s)"))
     demo.add_argument("--labs", type=Path, default=Path("labs"), help=_("lab sources (default: %(default)s)"))
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help=_("random seed (default: %(default)s)"))

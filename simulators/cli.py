@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from factorylab.messages import _
+from factorylab.verbs import add_verb
 from simulators.seeding import DEFAULT_SEED
 
 MAX_HOURS = 24 * 366  # the longest run a command simulates: a (leap) year
@@ -75,23 +76,25 @@ def _seed(text: str) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    plant = commands.add_parser(
-        "plant", help=_("run the virtual plant: live stream, datasets, KPIs"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    plant = add_verb(
+        commands, "plant",
+        help=_("run the virtual plant: live stream, datasets, KPIs"),
         description=_("The virtual plant: a seeded SimPy production line with sensors. Stream it live over MQTT,\n"
                       "record a dataset with its ground truth, or simulate it and print its KPIs. The same plant\n"
                       "file, scenario and seed always give the same data."),
-        epilog=_("examples:") + "\n  factorylab plant run --speed 60\n  factorylab plant kpis --hours 40 --seed 7")
+        examples=["factorylab plant run --speed 60", "factorylab plant kpis --hours 40 --seed 7"])
     verbs = plant.add_subparsers(dest="plant_command", required=True, metavar="VERB", parser_class=_OneLineParser)
 
-    run = verbs.add_parser(
-        "run", help=_("stream the plant live over MQTT and accept setpoint commands"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    run = add_verb(
+        verbs, "run",
+        help=_("stream the plant live over MQTT and accept setpoint commands"),
         description=_("Stream sensor readings, machine states and MES events on MQTT topics\n"
                       "factorylab/<site>/<area>/<line>/<machine>/<sensor>, on an embedded broker (its address is\n"
                       "printed) or the one given, and answer setpoint commands on the _cmd topic."),
-        epilog=_("examples:") + "\n  factorylab plant run --speed 60\n"
-               "  factorylab plant run --scenario cooling_failure --hours 8 --broker mqtt://user:pass@host:1883")
+        examples=[
+            "factorylab plant run --speed 60",
+            "factorylab plant run --scenario cooling_failure --hours 8 --broker mqtt://user:pass@host:1883",
+        ])
     _plant_options(run)
     run.add_argument("--scenario", default="normal", help=_("bundled scenario name or YAML path (default: normal)"))
     run.add_argument("--broker", metavar="URL", help=_("mqtt[s]://user:pass@host:port (default: embedded broker)"))
@@ -113,14 +116,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help=_("also publish as a Sparkplug B edge node (spBv1.0/<site>/…/<area>-<line>)"))
     run.set_defaults(handler=_run)
 
-    dataset = verbs.add_parser(
-        "dataset", help=_("record a dataset with its ground truth and data card"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    dataset = add_verb(
+        verbs, "dataset",
+        help=_("record a dataset with its ground truth and data card"),
         description=_("Simulate the plant and write its raw readings, MES events, machine states and the\n"
                       "ground-truth fault windows (Parquet or CSV), with a DATACARD.md explaining every column and\n"
                       "the command that regenerates it byte for byte."),
-        epilog=_("examples:") + "\n"
-                                "  factorylab plant dataset --scenario cooling_failure --seed 7 --hours 24 --out data/")
+        examples=["factorylab plant dataset --scenario cooling_failure --seed 7 --hours 24 --out data/"])
     _plant_options(dataset)
     dataset.add_argument("--scenario", default="normal", help=_("bundled scenario name or YAML path"))
     dataset.add_argument("--hours", type=_hours, required=True, help=_("simulated hours to record"))
@@ -131,13 +133,15 @@ def register(commands: argparse._SubParsersAction) -> None:
                                 "unless it says otherwise)"))
     dataset.set_defaults(handler=_dataset)
 
-    kpis = verbs.add_parser(
-        "kpis", help=_("simulate the line and print its KPIs (throughput, WIP, OEE…)"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    kpis = add_verb(
+        verbs, "kpis",
+        help=_("simulate the line and print its KPIs (throughput, WIP, OEE…)"),
         description=_("Simulate the line for the hours given and print throughput, cycle time, WIP, each\n"
                       "station's time per state and the OEE, as a table or JSON."),
-        epilog=_("examples:") + "\n  factorylab plant kpis --hours 40 --seed 7\n"
-               "  factorylab plant kpis --hours 120 --warmup-hours 8 --format json")
+        examples=[
+            "factorylab plant kpis --hours 40 --seed 7",
+            "factorylab plant kpis --hours 120 --warmup-hours 8 --format json",
+        ])
     _plant_options(kpis)
     kpis.add_argument("--hours", type=_hours, required=True, help=_("simulated hours"))
     kpis.add_argument("--warmup-hours", type=_warmup_hours, default=0.0,
@@ -145,12 +149,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     kpis.add_argument("--format", choices=("json", "table"), default="table")
     kpis.set_defaults(handler=_kpis)
 
-    scenarios = verbs.add_parser(
-        "scenarios", help=_("list the bundled fault scenarios"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    scenarios = add_verb(
+        verbs, "scenarios",
+        help=_("list the bundled fault scenarios"),
         description=_("List the fault scenarios bundled with the plant (name and what happens), to pass as\n"
                       "--scenario to `plant run`, `plant dataset` or `lab`."),
-        epilog=_("examples:") + "\n  factorylab plant scenarios")
+        examples=["factorylab plant scenarios"])
     scenarios.set_defaults(handler=_scenarios)
 
 
