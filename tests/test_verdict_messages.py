@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from autograde.verdicts import VerdictFailed, expect
+from autograde import i18n
+from autograde.verdicts import VerdictFailed, expect, phrase
 
 VERDICTS = Path(__file__).resolve().parents[1] / "autograde" / "verdicts"
 MESSAGE_POSITION = {"expect": 1, "VerdictFailed": 0, "MissingEvidence": 0}
@@ -28,6 +29,16 @@ def _fields(template: str) -> set[str]:
     """The names a str.format template needs (`{objective.pair}` needs `objective`)."""
     return {field.split(".")[0].split("[")[0] for _, field, _, _ in string.Formatter().parse(template)
             if field is not None}
+
+
+def literal_messages(path: Path) -> set[str]:
+    """The literal templates of the message calls of `path`, as Python reads them."""
+    return {node.args[MESSAGE_POSITION[_called(node)]].value
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+            if isinstance(node, ast.Call) and _called(node) in MESSAGE_POSITION
+            and len(node.args) > MESSAGE_POSITION[_called(node)]
+            and isinstance(node.args[MESSAGE_POSITION[_called(node)]], ast.Constant)
+            and isinstance(node.args[MESSAGE_POSITION[_called(node)]].value, str)}
 
 
 def message_problems(path: Path) -> list[str]:
@@ -65,6 +76,16 @@ def test_every_feedback_message_is_a_literal_template(path):
     assert message_problems(path) == []
 
 
+@pytest.mark.parametrize("path", sorted(VERDICTS.glob("[!_]*.py")), ids=lambda path: path.stem)
+def test_the_lab_catalogue_holds_every_feedback_message(path):
+    """Babel's extractor reads the message calls token by token: a comma inside brackets in a condition
+    (`expect(set(x) >= {"a", "b"}, "…")`) makes it take a word of the condition for the message, and the real
+    message is never offered to translators. What Python reads as the message must be what Babel extracts."""
+    extracted = {message.id for message in i18n.extract(path.stem) if message.id}
+    missed = sorted(literal_messages(path) - extracted)
+    assert missed == [], f"{path.name}: Babel misses these messages (name the condition in a variable): {missed}"
+
+
 def test_an_f_string_or_a_missing_value_is_named(tmp_path):
     module = tmp_path / "lab_x.py"
     module.write_text('def f(e, v, n):\n    expect(n > 1, f"{n} items")\n    expect(n > 1, "{n} of {m}", n=n)\n'
@@ -80,3 +101,12 @@ def test_a_failed_verdict_is_english_and_translates_its_template():
     assert str(failed.value) == "2 rule(s) on cnc/power"
     french = {"{count} rule(s) on {pair}": "{count} règle(s) sur {pair}"}
     assert failed.value.translated(lambda text: french.get(text, text)) == "2 règle(s) sur cnc/power"
+
+
+def test_words_and_failures_given_as_values_are_translated_with_the_message():
+    inner = VerdictFailed("{count} rule(s) on {pair}", count=2, pair="cnc/power")
+    outer = VerdictFailed("{where}: {failure}", where=phrase("your site"), failure=inner)
+    assert str(outer) == "your site: 2 rule(s) on cnc/power"
+    french = {"{count} rule(s) on {pair}": "{count} règle(s) sur {pair}", "your site": "votre site",
+              "{where}: {failure}": "{where} : {failure}"}
+    assert outer.translated(lambda text: french.get(text, text)) == "votre site : 2 règle(s) sur cnc/power"

@@ -28,21 +28,37 @@ VERDICTS_PATH_ENV = "FACTORYLAB_VERDICTS_PATH"
 __path__ += [folder for folder in os.environ.get(VERDICTS_PATH_ENV, "").split(os.pathsep) if folder]
 
 
+class Phrase(str):
+    """English words a verdict passes as a value into a message (`where=phrase("your site")`): the feedback
+    translates them with the message. `phrase("…")` marks them for the catalogue (locale/labs.cfg)."""
+
+
+def phrase(text: str) -> Phrase:
+    """`text`, to be translated where a message shows it (see Phrase)."""
+    return Phrase(text)
+
+
 class VerdictFailed(AssertionError):
     """The learner's artefacts are wrong; the message says which property failed (shown in feedback).
 
     The message is an English template with named `{placeholders}` (str.format), given the values apart, never an
     f-string: the feedback translates the template through the lab's catalogue (locale/README.md) in the course's
-    language, then fills it in. `str()` is the English text."""
+    language, then fills it in, translating the values that are words too (a `Phrase`, or another failure's
+    message: `failure=failed`). `str()` is the English text."""
 
-    def __init__(self, template: str, **values: Any):
+    def __init__(self, template: str, /, **values: Any):  # positional: a value may be named `template`
         self.template, self.values = template, values
         super().__init__(template.format(**values) if values else template)
 
     def translated(self, gettext: Callable[[str], str]) -> str:
         """The message in the language of `gettext` (the English text where it has no translation)."""
         text = gettext(self.template)
-        return text.format(**self.values) if self.values else text
+        if not self.values:
+            return text
+        values = {name: gettext(value) if isinstance(value, Phrase)
+                  else value.translated(gettext) if isinstance(value, VerdictFailed) else value
+                  for name, value in self.values.items()}
+        return text.format(**values)
 
 
 class MissingEvidence(VerdictFailed):
@@ -113,7 +129,7 @@ def lab_verdicts(lab: str) -> LabVerdicts:
     return module.VERDICTS
 
 
-def expect(condition: bool, message: str, **values: Any) -> None:
+def expect(condition: bool, message: str, /, **values: Any) -> None:  # positional: a value may be `message`
     """Raise VerdictFailed(message, **values) unless `condition`: the verdicts' assert, which `python -O` cannot
     remove. `message` is a literal template, `values` fill its placeholders (see VerdictFailed)."""
     if not condition:

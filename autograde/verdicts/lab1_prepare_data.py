@@ -86,6 +86,11 @@ ARCHIVE_SCHEMA = {
 }
 ARCHIVE_KEYS = {"sensors": ("machine", "sensor"), "readings": tuple(ARCHIVE_KEY)}
 ISO_UTC_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+# Sets the checks need, named here rather than written in an `expect(...)` condition: Babel's extractor splits a
+# call's arguments at every comma outside parentheses, and would miss the message after a literal set.
+ARCHIVE_REFERENCES = frozenset({("sensors", "machine", "machine"), ("sensors", "sensor", "sensor")})
+PAYLOAD_FIELDS = frozenset({"timestamp", "value", "unit"})
+REPORT_FIELDS = frozenset({"added", "deleted", "integrity"})
 
 
 # --- the grader's side of the variant -------------------------------------------------------------------------
@@ -225,10 +230,10 @@ def identify(evidence: Evidence, variant: Variant) -> None:
            "TARGETS must be a list of (machine, sensor) pairs, e.g. ('cnc', 'vibration')")
     chosen = {(str(machine), str(sensor)) for machine, sensor in targets}
     extra, missing = chosen - set(TARGETS), set(TARGETS) - chosen
-    expect(not extra, f"TARGETS holds signals the brief's objectives do not need: {sorted(extra)}; "
-                      "reread the objectives and the scope: which machine and which measure does each one name?")
-    expect(not missing, f"TARGETS misses {len(missing)} signal(s) the brief's objectives need; reread each "
-                        "objective and list every measure it names, machine by machine")
+    expect(not extra, "TARGETS holds signals the brief's objectives do not need: {extra}; reread the objectives and "
+                      "the scope: which machine and which measure does each one name?", extra=sorted(extra))
+    expect(not missing, "TARGETS misses {count} signal(s) the brief's objectives need; reread each objective and list "
+                        "every measure it names, machine by machine", count=len(missing))
     expect(len(targets) == len(chosen), "TARGETS names a signal twice")
     expect(isinstance(period, list) and len(period) == 2, "PERIOD must be (start, end), two timestamps")
     try:
@@ -252,28 +257,30 @@ def locate(evidence: Evidence, variant: Variant) -> None:
     expect(isinstance(metadata, list) and all(isinstance(meta, dict) and "topic" in meta for meta in metadata),
            "metadata must be the list of decoded `_meta` payloads (dicts with a 'topic' key)")
     seen = {meta["topic"] for meta in metadata}
-    expect(seen >= expected, f"metadata lacks {len(expected - seen)} of the plant's {len(expected)} sensors: "
-                             "subscribe to every machine's `_meta` topics with wildcards and wait until the "
-                             "retained messages have arrived")
+    expect(seen >= expected, "metadata lacks {missing} of the plant's {total} sensors: subscribe to every machine's "
+                             "`_meta` topics with wildcards and wait until the retained messages have arrived",
+                             missing=len(expected - seen), total=len(expected))
     expect(seen <= expected, "metadata holds messages that are not `_meta` descriptions of the plant's sensors: "
                              "the filter must receive the `_meta` topics and nothing else")
     located = _table(evidence["located"], SOURCE_COLUMNS, "locate_sources(metadata, targets)")
     asked = given(variant.seed, "locate_targets")
     pairs = list(zip(located["machine"], located["sensor"], strict=True))
     expect(sorted(pairs) == sorted(asked),
-           f"locate_sources returned rows for {sorted(set(pairs))} when asked for other signals: return exactly "
-           "one row per (machine, sensor) of its `targets` argument")
+           "locate_sources returned rows for {pairs} when asked for other signals: return exactly one row per "
+           "(machine, sensor) of its `targets` argument", pairs=sorted(set(pairs)))
     truth = plant_sources()
     for row in located.itertuples(index=False):
         datasheet = truth.loc[(row.machine, row.sensor)]
         for field in ("topic", "kind", "unit"):
             expect(getattr(row, field) == datasheet[field],
-                   f"locate_sources {row.machine}/{row.sensor}: {field} is {getattr(row, field)!r}, not what its "
-                   "`_meta` topic says: copy it from the retained metadata, do not guess it")
+                   "locate_sources {machine}/{sensor}: {field} is {value!r}, not what its `_meta` topic says: copy it "
+                   "from the retained metadata, do not guess it",
+                   machine=row.machine, sensor=row.sensor, field=field, value=getattr(row, field))
         for field in ("low", "high", "period_s"):
             expect(_close(getattr(row, field), datasheet[field]),
-                   f"locate_sources {row.machine}/{row.sensor}: {field} is {getattr(row, field)!r}, not what its "
-                   "`_meta` topic says (the supplier's datasheet values)")
+                   "locate_sources {machine}/{sensor}: {field} is {value!r}, not what its `_meta` topic says (the "
+                   "supplier's datasheet values)",
+                   machine=row.machine, sensor=row.sensor, field=field, value=getattr(row, field))
 
 
 # --- filter ---------------------------------------------------------------------------------------------------
@@ -287,14 +294,15 @@ def select(evidence: Evidence, variant: Variant) -> None:
     readings = _plain(observed(variant.seed)["readings"])
     wanted = readings[_of(readings, targets) & (readings["timestamp"] >= start) & (readings["timestamp"] < end)]
     other = selected[~_of(selected, targets)]
-    expect(other.empty, f"select_targets keeps {len(other)} rows of signals it was not asked for, e.g. "
-                        f"{_examples(other)}")
+    expect(other.empty, "select_targets keeps {count} rows of signals it was not asked for, e.g. {examples}",
+                        count=len(other), examples=_examples(other))
     stamps = _utc(selected["timestamp"], "select_targets: timestamp")
     early, late = selected[stamps < start], selected[stamps >= end]
-    expect(early.empty, f"select_targets keeps {len(early)} rows stamped before the period's start, e.g. "
-                        f"{_examples(early, 'timestamp')}")
-    expect(late.empty, f"select_targets keeps {len(late)} rows stamped at or after the period's end, e.g. "
-                       f"{_examples(late, 'timestamp')}: the period is [start, end), its end excluded")
+    expect(early.empty, "select_targets keeps {count} rows stamped before the period's start, e.g. {examples}",
+                        count=len(early), examples=_examples(early, "timestamp"))
+    expect(late.empty, "select_targets keeps {count} rows stamped at or after the period's end, e.g. {examples}: the "
+                       "period is [start, end), its end excluded",
+                       count=len(late), examples=_examples(late, "timestamp"))
     expect(len(selected) <= len(wanted),
            "select_targets returns more rows than the requested signals sent in the period: filter the rows of "
            "`readings`, do not add any")
@@ -322,21 +330,25 @@ def clean(evidence: Evidence, variant: Variant) -> None:
     sources = given(variant.seed, "clean_sources")
     _only_inputs_signals(chosen, sources, name)
     repeated = chosen[chosen.duplicated(KEY, keep=False)]
-    expect(repeated.empty, f"{name} returns {len(repeated)} rows sharing a (machine, sensor, seq) key, e.g. "
-                           f"{_examples(repeated)}: a repeated seq is a duplicated message, keep one copy")
+    expect(repeated.empty, "{name} returns {count} rows sharing a (machine, sensor, seq) key, e.g. {examples}: a "
+                           "repeated seq is a duplicated message, keep one copy",
+                           name=name, count=len(repeated), examples=_examples(repeated))
     backwards = chosen.groupby(SIGNAL, sort=False)["seq"].diff() <= 0
     expect(not backwards.any(),
-           f"{name} is not in sample order: {int(backwards.sum())} readings come after a later sample, e.g. "
-           f"{_examples(chosen[backwards])}: late messages arrive out of order, sort each sensor's samples")
+           "{name} is not in sample order: {count} readings come after a later sample, e.g. {examples}: late messages "
+           "arrive out of order, sort each sensor's samples",
+           name=name, count=int(backwards.sum()), examples=_examples(chosen[backwards]))
     _within_ranges(chosen, name)
     labelled = labelled_gateway(variant.seed)
     merged = labelled.merge(chosen[[*KEY, "value"]], on=KEY, how="left", suffixes=("", "_kept"), indicator=True)
     kept = merged["_merge"] == "both"
     changed = merged[kept & ~np.isclose(merged["value"], merged["value_kept"], rtol=0, atol=1e-9)]
-    expect(changed.empty, f"{name} changes {len(changed)} reported values, e.g. {_examples(changed, 'value')}: "
-                          "a filter keeps or removes readings, it does not alter them")
+    expect(changed.empty, "{name} changes {count} reported values, e.g. {examples}: a filter keeps or removes "
+                          "readings, it does not alter them",
+                          name=name, count=len(changed), examples=_examples(changed, "value"))
     unknown = len(chosen) - int(kept.sum())
-    expect(unknown == 0, f"{name} returns {unknown} readings that were not in its input: filter, do not invent")
+    expect(unknown == 0, "{name} returns {unknown} readings that were not in its input: filter, do not invent",
+                         name=name, unknown=unknown)
     _judge_filter(merged, kept, name)
 
 
@@ -363,44 +375,46 @@ def clean_export(evidence: Evidence, variant: Variant) -> None:
         as_reported = unmatched.merge(stepped.rename(columns={"expected_ts": "fixed", "reported_ts": "expected_ts"})
                                       [keys], on=keys, how="inner")
         expect(len(as_reported) <= len(unmatched) / 2,
-               f"{name} keeps {len(as_reported)} readings stamped with the historian's clock after it stepped back "
-               f"(e.g. {_examples(as_reported, 'expected_ts')}): those stamps fall back by the step from one row to "
-               "the next; move every reading after the step forward by it, so that each stamp is the sample's UTC "
-               "time")
+               "{name} keeps {count} readings stamped with the historian's clock after it stepped back (e.g. "
+               "{examples}): those stamps fall back by the step from one row to the next; move every reading after the "
+               "step forward by it, so that each stamp is the sample's UTC time",
+               name=name, count=len(as_reported), examples=_examples(as_reported, "expected_ts"))
         near = unmatched.merge(samples[[*SIGNAL, "value", "expected_ts"]].rename(columns={"expected_ts": "true"}),
                                on=[*SIGNAL, "value"])
         near = near[(near["expected_ts"] - near["true"]).abs() < pd.Timedelta(minutes=30)]
-        expect(near.empty, f"{name} returns {unmatched['row'].nunique()} readings whose time stamp is neither the "
-                           f"exported one nor that one corrected by the clock's step, e.g. "
-                           f"{_examples(unmatched, 'expected_ts')}: correct a stamp only by the clock's step")
-        raise VerdictFailed(f"{name} returns {len(unmatched)} readings that were not in its input, e.g. "
-                            f"{_examples(unmatched, 'expected_ts')}: filter, do not invent or change values")
+        expect(near.empty, "{name} returns {count} readings whose time stamp is neither the exported one nor that one "
+                           "corrected by the clock's step, e.g. {examples}: correct a stamp only by the clock's step",
+                           name=name, count=unmatched["row"].nunique(), examples=_examples(unmatched, "expected_ts"))
+        raise VerdictFailed("{name} returns {count} readings that were not in its input, e.g. {examples}: filter, do "
+                            "not invent or change values",
+                            name=name, count=len(unmatched), examples=_examples(unmatched, "expected_ts"))
     repeated = matched[matched.duplicated(KEY, keep=False)]
-    expect(repeated.empty, f"{name} returns {len(repeated)} rows of one sample, e.g. "
-                           f"{_examples(repeated, 'expected_ts')}: a row exported twice (same sensor, time stamp and "
-                           "value) is one sample, keep one copy")
+    expect(repeated.empty, "{name} returns {count} rows of one sample, e.g. {examples}: a row exported twice (same "
+                           "sensor, time stamp and value) is one sample, keep one copy",
+                           name=name, count=len(repeated), examples=_examples(repeated, "expected_ts"))
     backwards = matched.groupby(SIGNAL, sort=False)["seq"].diff() <= 0
     expect(not backwards.any(),
-           f"{name} is not in sample order: {int(backwards.sum())} readings come after a later sample, e.g. "
-           f"{_examples(matched[backwards], 'expected_ts')}: sort each sensor's readings by their corrected time "
-           "stamps (after the historian's clock stepped back, its stamps are not in time order)")
+           "{name} is not in sample order: {count} readings come after a later sample, e.g. {examples}: sort each "
+           "sensor's readings by their corrected time stamps (after the historian's clock stepped back, its stamps are "
+           "not in time order)",
+           name=name, count=int(backwards.sum()), examples=_examples(matched[backwards], "expected_ts"))
     merged = labelled.merge(matched[KEY].assign(_kept=True), on=KEY, how="left")
     kept = merged["_kept"].fillna(False).astype(bool)
     _judge_filter(merged, kept, name)
     collided = merged["collides"].fillna(False).astype(bool) & merged["defect"].isin(KEEP_DEFECTS)
     if collided.sum() >= MIN_COLLISIONS:
         expect(kept[collided].mean() >= MIN_REMOVED,
-               f"{name} drops {int((~kept[collided]).sum())} of the {int(collided.sum())} good readings stamped with "
-               "the same time as another reading of their sensor but another value: after the historian's clock "
-               "stepped back one hour, an hour of time stamps comes twice, with other samples; they are not "
-               "duplicates (a duplicate repeats the time stamp and the value)")
+               "{name} drops {dropped} of the {total} good readings stamped with the same time as another reading of "
+               "their sensor but another value: after the historian's clock stepped back one hour, an hour of time "
+               "stamps comes twice, with other samples; they are not duplicates (a duplicate repeats the time stamp "
+               "and the value)", name=name, dropped=int((~kept[collided]).sum()), total=int(collided.sum()))
 
 
 def _only_inputs_signals(chosen: pd.DataFrame, sources: pd.DataFrame, name: str) -> None:
     targets = list(zip(sources["machine"], sources["sensor"], strict=True))
     other = chosen[~_of(chosen, targets)]
-    expect(other.empty, f"{name} returns {len(other)} rows of signals that were not in its input, e.g. "
-                        f"{_examples(other, 'value')}")
+    expect(other.empty, "{name} returns {count} rows of signals that were not in its input, e.g. {examples}",
+                        name=name, count=len(other), examples=_examples(other, "value"))
 
 
 def _within_ranges(chosen: pd.DataFrame, name: str) -> None:
@@ -408,59 +422,94 @@ def _within_ranges(chosen: pd.DataFrame, name: str) -> None:
         low, high = recorded_sources().loc[(machine, sensor), ["low", "high"]]
         margin = RANGE_MARGIN_FRACTION * (high - low)
         outside = rows[(rows["value"] < low - margin) | (rows["value"] > high + margin)]
-        expect(outside.empty, f"{name} keeps {len(outside)} {machine}/{sensor} values outside its valid range "
-                              f"[{low:g}, {high:g}] beyond the datasheet margin, e.g. {_examples(outside, 'value')}")
+        expect(outside.empty, "{name} keeps {count} {machine}/{sensor} values outside its valid range [{low:g}, "
+                              "{high:g}] beyond the datasheet margin, e.g. {examples}",
+                              name=name, count=len(outside), machine=machine, sensor=sensor, low=low, high=high,
+                              examples=_examples(outside, "value"))
+
+
+def _removal(merged: pd.DataFrame, kept: pd.Series, defect: str) -> tuple[pd.Series, float, pd.DataFrame] | None:
+    """How a filter treated the samples of one `defect` it must remove (its evident ones; every out-of-range one):
+    which they are (`hit`), the share it removed, and the signals where it removed too few of them (`weak`); None
+    when its input has none."""
+    hit = (merged["defect"] == defect) & (merged["evident"] | (defect == "out_of_range"))
+    if not hit.any():
+        return None
+    removed = 1 - kept[hit].mean()
+    per_signal = kept[hit].groupby([merged.loc[hit, "machine"], merged.loc[hit, "sensor"]]).agg(["mean", "size"])
+    weak = per_signal[(per_signal["size"] >= MIN_DEFECTS_PER_SIGNAL) & (1 - per_signal["mean"] < MIN_REMOVED)]
+    return hit, removed, weak
 
 
 def _judge_filter(merged: pd.DataFrame, kept: pd.Series, name: str) -> None:
     """The rates of a filter, by the truth labels of its input's samples (`merged`) and whether it kept each."""
-    for defect, what, hint in (
-        ("spike", "evident spikes", "a spike leaves both its neighbours by far more than the signal ever jumps "
-                                    "between two readings, and they agree with each other"),
-        ("out_of_range", "out-of-range or bad-quality values", "check the quality flag and the valid range"),
-        ("stuck", "evident stuck-sensor values", "a stuck sensor repeats one value far longer than the live, "
-                                                 "rounded signal ever does"),
-    ):
-        hit = (merged["defect"] == defect) & (merged["evident"] | (defect == "out_of_range"))
-        if not hit.any():
-            continue
-        removed = 1 - kept[hit].mean()
+    removal = _removal(merged, kept, "spike")
+    if removal is not None:
+        hit, removed, weak = removal
         expect(removed >= MIN_REMOVED,
-               f"{name} keeps {int(kept[hit].sum())} of the {int(hit.sum())} {what} of its input (removes "
-               f"{removed:.0%}, at least {MIN_REMOVED:.0%} expected): {hint}")
-        per_signal = kept[hit].groupby([merged.loc[hit, "machine"], merged.loc[hit, "sensor"]]).agg(["mean", "size"])
-        weak = per_signal[(per_signal["size"] >= MIN_DEFECTS_PER_SIGNAL) & (1 - per_signal["mean"] < MIN_REMOVED)]
-        expect(weak.empty, f"{name} keeps too many {what} of {'/'.join(weak.index[0]) if len(weak) else ''}: {hint}")
+               "{name} keeps {kept} of the {total} evident spikes of its input (removes {removed:.0%}, at least "
+               "{required:.0%} expected): a spike leaves both its neighbours by far more than the signal ever jumps "
+               "between two readings, and they agree with each other",
+               name=name, kept=int(kept[hit].sum()), total=int(hit.sum()), removed=removed, required=MIN_REMOVED)
+        expect(weak.empty, "{name} keeps too many evident spikes of {signal}: a spike leaves both its neighbours by "
+                           "far more than the signal ever jumps between two readings, and they agree with each other",
+                           name=name, signal="/".join(weak.index[0]) if len(weak) else "")
+    removal = _removal(merged, kept, "out_of_range")
+    if removal is not None:
+        hit, removed, weak = removal
+        expect(removed >= MIN_REMOVED,
+               "{name} keeps {kept} of the {total} out-of-range or bad-quality values of its input (removes "
+               "{removed:.0%}, at least {required:.0%} expected): check the quality flag and the valid range",
+               name=name, kept=int(kept[hit].sum()), total=int(hit.sum()), removed=removed, required=MIN_REMOVED)
+        expect(weak.empty, "{name} keeps too many out-of-range or bad-quality values of {signal}: check the quality "
+                           "flag and the valid range",
+                           name=name, signal="/".join(weak.index[0]) if len(weak) else "")
+    removal = _removal(merged, kept, "stuck")
+    if removal is not None:
+        hit, removed, weak = removal
+        expect(removed >= MIN_REMOVED,
+               "{name} keeps {kept} of the {total} evident stuck-sensor values of its input (removes {removed:.0%}, "
+               "at least {required:.0%} expected): a stuck sensor repeats one value far longer than the live, rounded "
+               "signal ever does",
+               name=name, kept=int(kept[hit].sum()), total=int(hit.sum()), removed=removed, required=MIN_REMOVED)
+        expect(weak.empty, "{name} keeps too many evident stuck-sensor values of {signal}: a stuck sensor repeats one "
+                           "value far longer than the live, rounded signal ever does",
+                           name=name, signal="/".join(weak.index[0]) if len(weak) else "")
     good = merged["defect"].isin(KEEP_DEFECTS)
     dropped = good & ~kept
-    for column, why in (
-        ("repeat", "equal to the reading before them: values are stored rounded to the sensor's resolution, so a "
-                   "quiet signal repeats its last digit; only a repeat far longer than the signal's own is a stuck "
-                   "sensor"),
-        ("single", "standing alone between two readings of another level: a machine cycle shorter than the "
-                   "sampling period shows as one reading, a real event; only a jump larger than anything the "
-                   "signal does on its own is a spike"),
-    ):
+    for column in ("repeat", "single"):
         lost = dropped & merged[column]
         if lost.sum() > (1 - MIN_KEPT) * good.sum() / 2:
             example = merged[lost]
-            raise VerdictFailed(f"{name} drops {int(lost.sum())} good readings {why} (e.g. "
-                                f"{_examples(example, 'value')})")
+            if column == "repeat":
+                raise VerdictFailed(
+                    "{name} drops {count} good readings equal to the reading before them: values are stored rounded "
+                    "to the sensor's resolution, so a quiet signal repeats its last digit; only a repeat far longer "
+                    "than the signal's own is a stuck sensor (e.g. {examples})",
+                    name=name, count=int(lost.sum()), examples=_examples(example, "value"))
+            raise VerdictFailed(
+                "{name} drops {count} good readings standing alone between two readings of another level: a machine "
+                "cycle shorter than the sampling period shows as one reading, a real event; only a jump larger than "
+                "anything the signal does on its own is a spike (e.g. {examples})",
+                name=name, count=int(lost.sum()), examples=_examples(example, "value"))
     late = merged["defect"] == "late"
     if late.any():  # a late reading may also sit in a long run of a rounded signal: judged at MIN_LATE_KEPT
         expect(kept[late].mean() >= MIN_LATE_KEPT,
-               f"{name} drops {int((~kept[late]).sum())} of the {int(late.sum())} late messages: a late message "
-               "carries a good value, put it back in order instead of dropping it")
+               "{name} drops {dropped} of the {total} late messages: a late message carries a good value, put it back "
+               "in order instead of dropping it", name=name, dropped=int((~kept[late]).sum()), total=int(late.sum()))
     expect(kept[good].mean() >= MIN_KEPT,
-           f"{name} drops {int(dropped.sum())} of the {int(good.sum())} good readings "
-           f"({1 - kept[good].mean():.1%}, at most {1 - MIN_KEPT:.0%} allowed): the filter is too strict; check "
-           "its thresholds against each signal's span and normal behaviour (load steps, machines at rest)")
+           "{name} drops {dropped} of the {total} good readings ({share:.1%}, at most {allowed:.0%} allowed): the "
+           "filter is too strict; check its thresholds against each signal's span and normal behaviour (load steps, "
+           "machines at rest)",
+           name=name, dropped=int(dropped.sum()), total=int(good.sum()), share=1 - kept[good].mean(),
+           allowed=1 - MIN_KEPT)
     per_signal = kept[good].groupby([merged.loc[good, "machine"], merged.loc[good, "sensor"]]).mean()
     weak = per_signal[per_signal < MIN_KEPT_PER_SIGNAL]
-    expect(weak.empty, f"{name} drops {1 - weak.min():.0%} of the good readings of "
-                       f"{'/'.join(weak.idxmin()) if len(weak) else ''} (at most {1 - MIN_KEPT_PER_SIGNAL:.0%} "
-                       "of a signal's): derive each threshold from the signal's own behaviour (its span, how far it "
-                       "jumps, how long it repeats a value)")
+    expect(weak.empty, "{name} drops {share:.0%} of the good readings of {signal} (at most {allowed:.0%} of a "
+                       "signal's): derive each threshold from the signal's own behaviour (its span, how far it jumps, "
+                       "how long it repeats a value)",
+                       name=name, share=1 - weak.min(), signal="/".join(weak.idxmin()) if len(weak) else "",
+                       allowed=1 - MIN_KEPT_PER_SIGNAL)
 
 
 # --- resample -------------------------------------------------------------------------------------------------
@@ -500,43 +549,46 @@ def resample(evidence: Evidence, variant: Variant) -> None:
     expected = expected_means(variant.seed)
     bin_s = float(given(variant.seed, "resample_bin_s"))
     repeated = chosen[chosen.duplicated([*SIGNAL, "bin_start"], keep=False)]
-    expect(repeated.empty, f"{name} returns {len(repeated)} rows sharing a (machine, sensor, bin_start), e.g. "
-                           f"{_examples(repeated, 'bin_start')}")
+    expect(repeated.empty, "{name} returns {count} rows sharing a (machine, sensor, bin_start), e.g. {examples}",
+                           name=name, count=len(repeated), examples=_examples(repeated, "bin_start"))
     merged = expected.merge(chosen, on=[*SIGNAL, "bin_start"], how="outer", suffixes=("", "_learner"),
                             indicator=True)
     missing = merged[merged["_merge"] == "left_only"]
-    expect(missing.empty, f"{name} lacks {len(missing)} (signal, interval) rows of its period, e.g. "
-                          f"{_examples(missing, 'bin_start')}: one row per signal of `sources` and per interval of "
-                          f"bin_s={bin_s:g} s from the period's start, empty intervals included (at both ends too)")
+    expect(missing.empty, "{name} lacks {count} (signal, interval) rows of its period, e.g. {examples}: one row per "
+                          "signal of `sources` and per interval of bin_s={bin_s:g} s from the period's start, empty "
+                          "intervals included (at both ends too)",
+                          name=name, count=len(missing), examples=_examples(missing, "bin_start"), bin_s=bin_s)
     extra = merged[merged["_merge"] == "right_only"]
-    expect(extra.empty, f"{name} returns {len(extra)} rows outside the signals and intervals of its period, e.g. "
-                        f"{_examples(extra, 'bin_start')}: intervals of bin_s seconds start at the period's start, "
-                        "in UTC, within [start, end)")
+    expect(extra.empty, "{name} returns {count} rows outside the signals and intervals of its period, e.g. {examples}: "
+                        "intervals of bin_s seconds start at the period's start, in UTC, within [start, end)",
+                        name=name, count=len(extra), examples=_examples(extra, "bin_start"))
     counts = pd.to_numeric(merged["n_samples_learner"], errors="coerce")
     wrong = merged[counts != merged["n_samples"]]
-    expect(wrong.empty, f"{name}: n_samples is not the number of readings in the interval for {len(wrong)} rows, "
-                        f"e.g. {_examples(wrong, 'bin_start')} (an empty interval counts 0)")
+    expect(wrong.empty, "{name}: n_samples is not the number of readings in the interval for {count} rows, e.g. "
+                        "{examples} (an empty interval counts 0)",
+                        name=name, count=len(wrong), examples=_examples(wrong, "bin_start"))
     expected_gap, learner_gap = merged["value_mean"].isna(), merged["value_mean_learner"].isna()
     filled = merged[expected_gap & ~learner_gap]
-    expect(filled.empty, f"{name} has a value for {len(filled)} intervals where fewer than half of the sensor's "
-                         f"readings arrived, e.g. {_examples(filled, 'bin_start')}: a gap stays a gap (NaN), do not "
-                         "interpolate or carry values forward")
+    expect(filled.empty, "{name} has a value for {count} intervals where fewer than half of the sensor's readings "
+                         "arrived, e.g. {examples}: a gap stays a gap (NaN), do not interpolate or carry values "
+                         "forward", name=name, count=len(filled), examples=_examples(filled, "bin_start"))
     dropped = merged[~expected_gap & learner_gap]
     if not dropped.empty:
         slow = dropped.merge(given(variant.seed, "resample_sources")[[*SIGNAL, "period_s"]], on=SIGNAL)
         slowest = slow.sort_values("period_s").iloc[-1]
         raise VerdictFailed(
-            f"{name} has no value for {len(dropped)} intervals that hold at least half of the readings their sensor "
-            f"takes in {bin_s:g} s, e.g. {_examples(dropped, 'bin_start')}: {slowest['machine']}/{slowest['sensor']} "
-            f"samples every {slowest['period_s']:g} s; derive the required count from each sensor's period_s "
-            "and the interval's length, not from a fixed number")
+            "{name} has no value for {count} intervals that hold at least half of the readings their sensor takes in "
+            "{bin_s:g} s, e.g. {examples}: {machine}/{sensor} samples every {period_s:g} s; derive the required count "
+            "from each sensor's period_s and the interval's length, not from a fixed number",
+            name=name, count=len(dropped), bin_s=bin_s, examples=_examples(dropped, "bin_start"),
+            machine=slowest["machine"], sensor=slowest["sensor"], period_s=slowest["period_s"])
     spans = pd.Series([span_of(m, s) for m, s in zip(merged["machine"], merged["sensor"], strict=True)],
                       index=merged.index)
     both = ~expected_gap & ~learner_gap
     far = both & ((merged["value_mean"] - merged["value_mean_learner"]).abs() > MEAN_TOLERANCE_FRACTION * spans)
-    expect(not far.any(), f"{name}: {int(far.sum())} interval means are not the mean of that interval's readings, "
-                          f"e.g. {_examples(merged[far], 'bin_start')}: average the readings of each interval "
-                          "[start, start + bin_s)")
+    expect(not far.any(), "{name}: {count} interval means are not the mean of that interval's readings, e.g. "
+                          "{examples}: average the readings of each interval [start, start + bin_s)",
+                          name=name, count=int(far.sum()), examples=_examples(merged[far], "bin_start"))
 
 
 # --- transfer -------------------------------------------------------------------------------------------------
@@ -561,33 +613,35 @@ def transfer(evidence: Evidence, variant: Variant) -> None:
            "the messages received could not be read")
     topics = {topic for topic, _payload, _qos in messages}
     extra = topics - set(expected_topics)
-    expect(not extra, f"{len(extra)} topic(s) published that the brief does not ask for, e.g. "
-                      f"{sorted(extra)[:2]}: send each signal to sandbox/<learner>/maintenance/<machine>/<sensor>, "
-                      "with the `learner` argument")
+    expect(not extra, "{count} topic(s) published that the brief does not ask for, e.g. {topics}: send each signal to "
+                      "sandbox/<learner>/maintenance/<machine>/<sensor>, with the `learner` argument",
+                      count=len(extra), topics=sorted(extra)[:2])
     expect(topics == set(expected_topics), "nothing arrived on the topic of a signal that has values: publish "
                                            "every signal of `means`")
     units = dict(zip(zip(sources["machine"], sources["sensor"], strict=True), sources["unit"], strict=True))
     rows = []
     for topic, payload, qos in messages:
         machine, sensor = expected_topics[topic]
-        expect(isinstance(payload, dict) and {"timestamp", "value", "unit"} <= set(payload),
-               f"{topic}: a payload is not a JSON object with timestamp, value and unit ({str(payload)[:80]})")
+        expect(isinstance(payload, dict) and set(payload) >= PAYLOAD_FIELDS,
+               "{topic}: a payload is not a JSON object with timestamp, value and unit ({payload})",
+               topic=topic, payload=str(payload)[:80])
         expect(plaindata.is_finite_number(payload["value"]),
-               f"{topic}: a message at {payload['timestamp']} has no numeric value: send only the intervals that "
-               "have a mean, the value as a JSON number")
+               "{topic}: a message at {timestamp} has no numeric value: send only the intervals that have a mean, the "
+               "value as a JSON number", topic=topic, timestamp=payload["timestamp"])
         expect(payload["unit"] == units[(machine, sensor)],
-               f"{topic}: unit {payload['unit']!r} is not the sensor's, as `sources` gives it")
-        expect(qos == 1, f"{topic}: messages arrive with QoS {qos}: publish with QoS 1")
+               "{topic}: unit {unit!r} is not the sensor's, as `sources` gives it", topic=topic, unit=payload["unit"])
+        expect(qos == 1, "{topic}: messages arrive with QoS {qos}: publish with QoS 1", topic=topic, qos=qos)
         rows.append((machine, sensor, payload["timestamp"], float(payload["value"])))
-    expect(not retained, f"{len(retained)} topic(s) keep a retained message, e.g. {retained[:1]}: do not retain")
+    expect(not retained, "{count} topic(s) keep a retained message, e.g. {example}: do not retain",
+                         count=len(retained), example=retained[:1])
     received = pd.DataFrame(rows, columns=["machine", "sensor", "timestamp", "value_learner"])
     try:
         received["bin_start"] = pd.to_datetime(received["timestamp"], utc=True, format="ISO8601")
     except (ValueError, TypeError):
         raise VerdictFailed("a payload's timestamp is not ISO 8601, like 2026-01-05T06:00:00.000Z") from None
     repeated = received[received.duplicated([*SIGNAL, "bin_start"], keep=False)]
-    expect(repeated.empty, f"{len(repeated)} intervals were sent more than once, e.g. "
-                           f"{_examples(repeated, 'bin_start')}")
+    expect(repeated.empty, "{count} intervals were sent more than once, e.g. {examples}",
+                           count=len(repeated), examples=_examples(repeated, "bin_start"))
     valued = means.dropna(subset=["value_mean"])
     merged = valued.merge(received, on=[*SIGNAL, "bin_start"], how="outer", indicator=True)
     gaps = set(zip(means["machine"], means["sensor"], means["bin_start"], strict=True)) - set(
@@ -595,18 +649,19 @@ def transfer(evidence: Evidence, variant: Variant) -> None:
     unexpected = merged[merged["_merge"] == "right_only"]
     sent_gaps = [row for row in zip(unexpected["machine"], unexpected["sensor"], unexpected["bin_start"],
                                     strict=True) if row in gaps]
-    expect(not sent_gaps, f"{len(sent_gaps)} messages were sent for intervals without a value: a gap is not sent")
-    expect(unexpected.empty, f"{len(unexpected)} messages are stamped with another moment than an interval of "
-                             f"`means`, e.g. {_examples(unexpected, 'timestamp')}: stamp each with its interval's "
-                             "start (bin_start), in UTC")
+    expect(not sent_gaps, "{count} messages were sent for intervals without a value: a gap is not sent",
+                          count=len(sent_gaps))
+    expect(unexpected.empty, "{count} messages are stamped with another moment than an interval of `means`, e.g. "
+                             "{examples}: stamp each with its interval's start (bin_start), in UTC",
+                             count=len(unexpected), examples=_examples(unexpected, "timestamp"))
     lost = merged[merged["_merge"] == "left_only"]
-    expect(lost.empty, f"{len(lost)} intervals that have a value were not received, e.g. "
-                       f"{_examples(lost, 'bin_start')}: publish every interval with a value")
+    expect(lost.empty, "{count} intervals that have a value were not received, e.g. {examples}: publish every interval "
+                       "with a value", count=len(lost), examples=_examples(lost, "bin_start"))
     spans = np.array([span_of(m, s) for m, s in zip(merged["machine"], merged["sensor"], strict=True)])
     far = merged[(merged["value_mean"] - merged["value_learner"]).abs().to_numpy() > PUBLISHED_TOLERANCE_FRACTION
                  * spans]
-    expect(far.empty, f"{len(far)} published values are not their interval's mean, e.g. "
-                      f"{_examples(far, 'bin_start')}")
+    expect(far.empty, "{count} published values are not their interval's mean, e.g. {examples}",
+                      count=len(far), examples=_examples(far, "bin_start"))
     expect(plaindata.is_finite_number(sent) and int(sent) == len(valued),
            "publish_means must return the number of messages it published")
 
@@ -620,19 +675,30 @@ def archive_schema(evidence: Evidence, variant: Variant) -> None:
     tables = evidence["tables"]
     expect(isinstance(tables, dict), "the archive's schema could not be read")
     for table, columns in ARCHIVE_SCHEMA.items():
-        expect(table in tables, f"the archive has no table {table!r} (tables: {sorted(tables)})")
+        expect(table in tables, "the archive has no table {table!r} (tables: {tables})",
+                                table=table, tables=sorted(tables))
         found = {column["name"]: column for column in tables[table]["columns"]}
         for column, sql_type in columns:
-            expect(column in found, f"table {table} has no column {column!r}")
+            expect(column in found, "table {table} has no column {column!r}", table=table, column=column)
             declared = str(found[column]["type"] or "").upper()
-            expect(declared == sql_type, f"{table}.{column} is {declared or 'untyped'}, not {sql_type}")
-            expect(bool(found[column]["notnull"]), f"{table}.{column} must be NOT NULL (no row without it)")
+            if declared:
+                expect(declared == sql_type, "{table}.{column} is {declared}, not {sql_type}",
+                       table=table, column=column, declared=declared, sql_type=sql_type)
+            else:
+                expect(declared == sql_type, "{table}.{column} is untyped, not {sql_type}",
+                       table=table, column=column, sql_type=sql_type)
+            expect(bool(found[column]["notnull"]), "{table}.{column} must be NOT NULL (no row without it)",
+                                                   table=table, column=column)
         key = tuple(column["name"] for column in sorted(found.values(), key=lambda column: column["pk"])
                     if column["pk"])
-        expect(key == ARCHIVE_KEYS[table], f"the primary key of {table} is {key or 'missing'}, the brief asks for "
-                                           f"{ARCHIVE_KEYS[table]}")
+        if key:
+            expect(key == ARCHIVE_KEYS[table], "the primary key of {table} is {key}, the brief asks for {expected}",
+                   table=table, key=key, expected=ARCHIVE_KEYS[table])
+        else:
+            expect(key == ARCHIVE_KEYS[table], "the primary key of {table} is missing, the brief asks for {expected}",
+                   table=table, expected=ARCHIVE_KEYS[table])
     references = {(key["table"], key["from"], key["to"]) for key in tables["readings"]["foreign_keys"]}
-    expect({("sensors", "machine", "machine"), ("sensors", "sensor", "sensor")} <= references,
+    expect(references >= ARCHIVE_REFERENCES,
            "readings (machine, sensor) must be a FOREIGN KEY referencing sensors (machine, sensor)")
     expect(any(index["columns"][:1] == ["ts_utc"] for index in tables["readings"]["indexes"]),
            "no index on readings(ts_utc): queries by time window would scan the whole table")
@@ -658,20 +724,21 @@ def archive_content(evidence: Evidence, variant: Variant) -> None:
     merged = sources.merge(sensors, on=SIGNAL, suffixes=("", "_archived"))
     for field in ("topic", "kind", "unit"):
         expect((merged[field] == merged[f"{field}_archived"]).all(),
-               f"sensors.{field} is not what `sources` gives for every signal")
+               "sensors.{field} is not what `sources` gives for every signal", field=field)
     for field in ("low", "high", "period_s"):
         archived = pd.to_numeric(merged[f"{field}_archived"], errors="coerce")
-        expect(np.allclose(merged[field], archived), f"sensors.{field} is not what `sources` gives for every signal")
+        expect(np.allclose(merged[field], archived), "sensors.{field} is not what `sources` gives for every signal",
+                                                     field=field)
 
     rows = _table(evidence["readings_rows"], ("machine", "sensor", "ts_utc", "value"), "the table readings")
     readings = given(seed, "archive_readings")
     repeated = rows[rows.duplicated(ARCHIVE_KEY, keep=False)]
-    expect(repeated.empty, f"the archive holds {len(repeated)} readings twice, e.g. {_examples(repeated, 'ts_utc')}: "
-                           "an update must skip the readings already archived")
+    expect(repeated.empty, "the archive holds {count} readings twice, e.g. {examples}: an update must skip the "
+                           "readings already archived", count=len(repeated), examples=_examples(repeated, "ts_utc"))
     texts = rows["ts_utc"].astype(str)
     bad = rows[~texts.str.match(ISO_UTC_MS)]
-    expect(bad.empty, f"{len(bad)} ts_utc values are not ISO 8601 UTC with milliseconds, e.g. "
-                      f"{bad['ts_utc'].astype(str).head(2).tolist()}: write them like 2026-01-05T06:00:00.000Z")
+    expect(bad.empty, "{count} ts_utc values are not ISO 8601 UTC with milliseconds, e.g. {examples}: write them like "
+                      "2026-01-05T06:00:00.000Z", count=len(bad), examples=bad["ts_utc"].astype(str).head(2).tolist())
     rows = rows.assign(value=pd.to_numeric(rows["value"], errors="coerce"),
                        timestamp=pd.to_datetime(texts, utc=True, format="ISO8601"))
     merged = readings[list(ARCHIVE_COLUMNS)].merge(rows, on=[*SIGNAL, "timestamp"], how="outer",
@@ -679,15 +746,15 @@ def archive_content(evidence: Evidence, variant: Variant) -> None:
     lost = merged[merged["_merge"] == "left_only"]
     extra = merged[merged["_merge"] == "right_only"]
     expect(lost.empty or extra.empty,
-           f"{len(extra)} readings are archived with another time than the one given, e.g. "
-           f"{_examples(extra, 'ts_utc')}: store each reading's timestamp, in UTC")
-    expect(extra.empty, f"the archive holds {len(extra)} readings that were never loaded, e.g. "
-                        f"{_examples(extra, 'ts_utc')}")
-    expect(lost.empty, f"{len(lost)} of the {len(readings)} readings loaded are not in the archive, e.g. "
-                       f"{_examples(lost, 'timestamp')}")
+           "{count} readings are archived with another time than the one given, e.g. {examples}: store each reading's "
+           "timestamp, in UTC", count=len(extra), examples=_examples(extra, "ts_utc"))
+    expect(extra.empty, "the archive holds {count} readings that were never loaded, e.g. {examples}",
+                        count=len(extra), examples=_examples(extra, "ts_utc"))
+    expect(lost.empty, "{count} of the {total} readings loaded are not in the archive, e.g. {examples}",
+                       count=len(lost), total=len(readings), examples=_examples(lost, "timestamp"))
     changed = merged[~np.isclose(merged["value"], merged["value_archived"], rtol=0, atol=1e-9)]
-    expect(changed.empty, f"{len(changed)} readings are archived with another value than reported, e.g. "
-                          f"{_examples(changed, 'ts_utc')}")
+    expect(changed.empty, "{count} readings are archived with another value than reported, e.g. {examples}",
+                          count=len(changed), examples=_examples(changed, "ts_utc"))
 
 
 def expected_updates(seed: int) -> list[dict[str, Any]]:
@@ -723,10 +790,11 @@ def archive_updates(evidence: Evidence, variant: Variant) -> None:
     expect(isinstance(steps, list) and len(steps) == len(ARCHIVE_STEPS), "the archive's updates could not be read")
     for step, what in zip(steps, ARCHIVE_STEPS, strict=True):
         report = step["report"]
-        expect(isinstance(report, dict) and {"added", "deleted", "integrity"} <= set(report),
-               f"archive_readings must return a dict with 'added', 'deleted' and 'integrity'; {what} returned "
-               f"{str(report)[:120]}")
-        expect(report["integrity"] == "ok", f"{what}: integrity is {report['integrity']!r}, expected 'ok'")
+        expect(isinstance(report, dict) and set(report) >= REPORT_FIELDS,
+               "archive_readings must return a dict with 'added', 'deleted' and 'integrity'; {what} returned {report}",
+               what=what, report=str(report)[:120])
+        expect(report["integrity"] == "ok", "{what}: integrity is {integrity!r}, expected 'ok'",
+                                            what=what, integrity=report["integrity"])
     expected = expected_updates(variant.seed)
     first, second, third, fourth = zip(steps, expected, strict=True)
 
@@ -783,12 +851,14 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 def _table(value: Any, columns, name: str) -> pd.DataFrame:
     """The recorded result of a function as a DataFrame with `columns`, or a VerdictFailed naming what lacks."""
     if isinstance(value, dict) and "not_a_dataframe" in value:
-        raise VerdictFailed(f"{name} must return a pandas DataFrame, got {value['not_a_dataframe']}")
+        raise VerdictFailed("{name} must return a pandas DataFrame, got {kind}",
+                            name=name, kind=value["not_a_dataframe"])
     if isinstance(value, dict) and "missing_table" in value:
-        raise VerdictFailed(f"the archive has no table {value['missing_table']!r}")
-    expect(isinstance(value, pd.DataFrame), f"{name} could not be read as a table")
+        raise VerdictFailed("the archive has no table {table!r}", table=value["missing_table"])
+    expect(isinstance(value, pd.DataFrame), "{name} could not be read as a table", name=name)
     missing = [column for column in columns if column not in value.columns]
-    expect(not missing, f"{name} lacks the column(s) {missing}; it has {list(value.columns)}")
+    expect(not missing, "{name} lacks the column(s) {missing}; it has {columns}",
+                        name=name, missing=missing, columns=list(value.columns))
     return _plain(value)
 
 
@@ -803,7 +873,7 @@ def _utc(values: pd.Series, name: str) -> pd.Series:
     try:
         stamps = pd.to_datetime(values, utc=True)
     except (TypeError, ValueError):
-        raise VerdictFailed(f"{name} must hold timestamps (timezone-aware, UTC)") from None
+        raise VerdictFailed("{name} must hold timestamps (timezone-aware, UTC)", name=name) from None
     return stamps
 
 

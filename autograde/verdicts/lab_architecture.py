@@ -59,24 +59,40 @@ def _close(value, reference: float, relative: float = RELATIVE) -> bool:
 
 
 def _frame(value, name: str, columns) -> pd.DataFrame:
-    expect(isinstance(value, pd.DataFrame), f"{name}: a DataFrame with columns {', '.join(columns)}")
+    expect(isinstance(value, pd.DataFrame), "{name}: a DataFrame with columns {columns}", name=name,
+           columns=", ".join(columns))
     missing = [column for column in columns if column not in value.columns]
-    expect(not missing, f"{name}: missing column(s) {missing}")
+    expect(not missing, "{name}: missing column(s) {missing}", name=name, missing=missing)
     return value
 
 
 # --- A2.1: needs and sizing -----------------------------------------------------------------------------------------
 
-SIZING_HINTS = {
-    "readings_per_s": "every sensor of every line at its own period (1 / period_s)",
-    "mes_messages_per_hour": "the export's MES events and state changes per observed hour, for every line",
-    "peak_messages_per_s": "readings, MES messages and status messages per second",
-    "bandwidth_kbit_s": "each kind of message at its size on the wire, in kbit/s (1 kbit = 1000 bits), with the "
-                        "headroom",
-    "storage_gb_per_year": "a year of raw readings (sensors stream day and night), of aggregates and of MES "
-                           "records (working hours only), in GB (10^9 bytes)",
-    "storage_gb": "raw readings for their retention, aggregates and MES records for theirs, with the headroom",
-}
+def _wrong_figure(index: int, lines, name: str) -> VerdictFailed:
+    """The failure of a wrong figure of case `index`, saying what the figure counts: one literal template per figure,
+    so that the whole sentence is translated (locale/README.md)."""
+    failures = {
+        "readings_per_s": VerdictFailed(
+            "case {index} ({lines} line(s)): readings_per_s is wrong: every sensor of every line at its own period "
+            "(1 / period_s)", index=index, lines=lines),
+        "mes_messages_per_hour": VerdictFailed(
+            "case {index} ({lines} line(s)): mes_messages_per_hour is wrong: the export's MES events and state "
+            "changes per observed hour, for every line", index=index, lines=lines),
+        "peak_messages_per_s": VerdictFailed(
+            "case {index} ({lines} line(s)): peak_messages_per_s is wrong: readings, MES messages and status messages "
+            "per second", index=index, lines=lines),
+        "bandwidth_kbit_s": VerdictFailed(
+            "case {index} ({lines} line(s)): bandwidth_kbit_s is wrong: each kind of message at its size on the wire, "
+            "in kbit/s (1 kbit = 1000 bits), with the headroom", index=index, lines=lines),
+        "storage_gb_per_year": VerdictFailed(
+            "case {index} ({lines} line(s)): storage_gb_per_year is wrong: a year of raw readings (sensors stream day "
+            "and night), of aggregates and of MES records (working hours only), in GB (10^9 bytes)",
+            index=index, lines=lines),
+        "storage_gb": VerdictFailed(
+            "case {index} ({lines} line(s)): storage_gb is wrong: raw readings for their retention, aggregates and "
+            "MES records for theirs, with the headroom", index=index, lines=lines),
+    }
+    return failures[name]
 
 
 def reference_sizing(sensors: pd.DataFrame, events: pd.DataFrame, states: pd.DataFrame, policy: dict) -> dict:
@@ -115,12 +131,12 @@ def sizing(evidence: Evidence, variant: Variant) -> None:
     answers = evidence["sizing"]
     expect(isinstance(answers, list) and len(answers) == 3, "sizing: one result per case of kit.sizing_cases()")
     for index, answer in enumerate(answers):
-        expect(isinstance(answer, dict), f"case {index}: size_needs must return a dict")
+        expect(isinstance(answer, dict), "case {index}: size_needs must return a dict", index=index)
         policy = _inputs(variant)[f"sizing{index}_policy"]
         for name, reference in case_sizing(variant, index).items():
-            expect(name in answer, f"case {index}: no {name!r} in the result of size_needs")
-            expect(_close(answer[name], reference),
-                   f"case {index} ({policy['lines']} line(s)): {name} is wrong: {SIZING_HINTS[name]}")
+            expect(name in answer, "case {index}: no {name!r} in the result of size_needs", index=index, name=name)
+            if not _close(answer[name], reference):
+                raise _wrong_figure(index, policy["lines"], name)
 
 
 # --- the inventory and its schema -----------------------------------------------------------------------------------
@@ -289,7 +305,8 @@ def inventory(evidence: Evidence, variant: Variant) -> None:
     interfaces, and flows that carry each topic from its publisher to its readers."""
     for inventory_, topology in _inventories(evidence, variant):
         problems = inventory_problems(inventory_, topology)
-        expect(not problems, f"inventory of {topology['prefix']}: {'; '.join(problems[:3])}")
+        expect(not problems, "inventory of {prefix}: {problems}", prefix=topology["prefix"],
+               problems="; ".join(problems[:3]))
 
 
 EDGE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*-->\s*\|([^|]*)\|\s*([A-Za-z0-9_]+)")
@@ -303,21 +320,23 @@ def schema(evidence: Evidence, variant: Variant) -> None:
     pairs = _inventories(evidence, variant)
     expect(isinstance(diagrams, list) and len(diagrams) == len(pairs), "one diagram per inventory")
     for text, (inventory_, topology) in zip(diagrams, pairs, strict=True):
-        where = f"diagram of {topology['prefix']}"
+        prefix = topology["prefix"]
         expect(isinstance(text, str) and re.match(r"\s*(flowchart|graph)\b", text) is not None,
-               f"{where}: Mermaid text starting with 'flowchart'")
-        expect(not inventory_problems(inventory_, topology), f"{where}: its inventory is incomplete (see the "
-                                                             "inventory's cell)")
+               "diagram of {prefix}: Mermaid text starting with 'flowchart'", prefix=prefix)
+        expect(not inventory_problems(inventory_, topology), "diagram of {prefix}: its inventory is incomplete (see "
+                                                             "the inventory's cell)", prefix=prefix)
         tokens = set(re.findall(r"[A-Za-z0-9_]+", text))
         absent = [c["id"] for c in inventory_["components"] if c["id"] not in tokens]
-        expect(not absent, f"{where}: components not drawn: {absent[:4]}")
+        expect(not absent, "diagram of {prefix}: components not drawn: {absent}", prefix=prefix, absent=absent[:4])
         edges = {(m.group(1), m.group(3)): m.group(2).lower() for line in text.splitlines()
                  if (m := EDGE.match(line))}
         for flow in inventory_["flows"]:
             label = edges.get((flow["source"], flow["target"]))
-            expect(label is not None, f"{where}: no edge {flow['source']} -->|...| {flow['target']}")
-            expect(flow["protocol"] in label, f"{where}: the edge {flow['source']} --> {flow['target']} does not "
-                                              f"name its protocol ({flow['protocol']})")
+            expect(label is not None, "diagram of {prefix}: no edge {source} -->|...| {target}", prefix=prefix,
+                   source=flow["source"], target=flow["target"])
+            expect(flow["protocol"] in label, "diagram of {prefix}: the edge {source} --> {target} does not name its "
+                   "protocol ({protocol})", prefix=prefix, source=flow["source"], target=flow["target"],
+                   protocol=flow["protocol"])
 
 
 @VERDICTS.cell("architecture_specification_test")
@@ -332,24 +351,46 @@ def specification(evidence: Evidence, variant: Variant) -> None:
     rows = {row["component"]: row for _, row in plan.iterrows()}
     for component in plant_inventory["components"]:
         row = rows.get(component["id"])
-        expect(row is not None, f"specification: no row for {component['id']!r}: specify every component")
+        expect(row is not None, "specification: no row for {component!r}: specify every component",
+               component=component["id"])
         for column in ("characteristics", "environment"):
-            expect(_text(row[column]), f"specification of {component['id']!r}: empty {column}")
+            expect(_text(row[column]), "specification of {component!r}: empty {column}", component=component["id"],
+                   column=column)
     sized = case_sizing(variant, 0)
     headroom = _inputs(variant)["sizing0_policy"]["headroom"]
-    needs = {"broker": (sized["peak_messages_per_s"] * headroom, "msg/s", "the peak message rate"),
-             "historian": (sized["storage_gb"], "GB", "the storage under the retention policy"),
-             "iiot_gateway": (sized["bandwidth_kbit_s"], "kbit/s", "the bandwidth")}
+    needs = {"broker": (sized["peak_messages_per_s"] * headroom, "msg/s"),
+             "historian": (sized["storage_gb"], "GB"),
+             "iiot_gateway": (sized["bandwidth_kbit_s"], "kbit/s")}
     kind_of = {c["id"]: c["kind"] for c in plant_inventory["components"]}
-    for kind, (need, unit, what) in needs.items():
+    for kind, (need, unit) in needs.items():
         specified = [row for name, row in rows.items() if kind_of.get(name) == kind and plaindata.is_finite_number(
             row["capacity"])]
-        expect(specified, f"specification: the {kind}'s capacity ({unit}) is not given")
+        expect(specified, "specification: the {kind}'s capacity ({unit}) is not given", kind=kind, unit=unit)
         for row in specified:
-            expect(row["unit"] == unit, f"specification of {row['component']!r}: capacity in {unit}")
-            expect(need * (1 - 1e-6) <= row["capacity"] <= CAPACITY_CEILING * need,
-                   f"specification of {row['component']!r}: its capacity must cover {what} sized in Part 1, "
-                   f"headroom included, and stay within {CAPACITY_CEILING:g} times it (the budget)")
+            expect(row["unit"] == unit, "specification of {component!r}: capacity in {unit}",
+                   component=row["component"], unit=unit)
+            if not need * (1 - 1e-6) <= row["capacity"] <= CAPACITY_CEILING * need:
+                raise _capacity_failed(kind, row["component"])
+
+
+def _capacity_failed(kind: str, component: str) -> VerdictFailed:
+    """A capacity off the sized need of its kind, naming that need: one literal template per kind, so that the whole
+    sentence is translated (locale/README.md)."""
+    failures = {
+        "broker": VerdictFailed(
+            "specification of {component!r}: its capacity must cover the peak message rate sized in Part 1, headroom "
+            "included, and stay within {ceiling:g} times it (the budget)", component=component,
+            ceiling=CAPACITY_CEILING),
+        "historian": VerdictFailed(
+            "specification of {component!r}: its capacity must cover the storage under the retention policy sized in "
+            "Part 1, headroom included, and stay within {ceiling:g} times it (the budget)", component=component,
+            ceiling=CAPACITY_CEILING),
+        "iiot_gateway": VerdictFailed(
+            "specification of {component!r}: its capacity must cover the bandwidth sized in Part 1, headroom "
+            "included, and stay within {ceiling:g} times it (the budget)", component=component,
+            ceiling=CAPACITY_CEILING),
+    }
+    return failures[kind]
 
 
 # --- A2.2: the deployment plan --------------------------------------------------------------------------------------
@@ -386,20 +427,20 @@ def reference_schedule(tasks: list[dict]) -> tuple[float, dict[str, float], dict
     return duration, starts, {name: late_finish[name] - finish[name] for name in order}
 
 
-def _path_problem(path, tasks: list[dict], duration: float, slack: dict) -> str | None:
+def _check_path(path, tasks: list[dict], duration: float, slack: dict, index: int) -> None:
+    """The critical path the learner gave for graph `index` follows the dependencies through tasks without slack."""
     by_name = {task["task"]: task for task in tasks}
-    if not (isinstance(path, list) and path and all(name in by_name for name in path)):
-        return "critical_path must list task names, first to last"
-    if by_name[path[0]]["depends_on"]:
-        return "a critical path starts with a task that depends on nothing"
+    expect(isinstance(path, list) and path and all(name in by_name for name in path),
+           "graph {index}: critical_path must list task names, first to last", index=index)
+    expect(not by_name[path[0]]["depends_on"], "graph {index}: a critical path starts with a task that depends on "
+           "nothing", index=index)
     for before, after in itertools.pairwise(path):
-        if before not in by_name[after]["depends_on"]:
-            return f"{after} does not depend on {before}: a path follows the dependencies"
-    if any(abs(slack[name]) > 1e-6 for name in path):
-        return "a critical path holds only tasks without slack"
-    if not math.isclose(sum(by_name[name]["duration_days"] for name in path), duration, abs_tol=1e-6):
-        return "the critical path's durations must add up to the project's duration"
-    return None
+        expect(before in by_name[after]["depends_on"], "graph {index}: {after} does not depend on {before}: a path "
+               "follows the dependencies", index=index, after=after, before=before)
+    expect(not any(abs(slack[name]) > 1e-6 for name in path), "graph {index}: a critical path holds only tasks "
+           "without slack", index=index)
+    expect(math.isclose(sum(by_name[name]["duration_days"] for name in path), duration, abs_tol=1e-6),
+           "graph {index}: the critical path's durations must add up to the project's duration", index=index)
 
 
 @VERDICTS.cell("architecture_critical_path_test")
@@ -411,22 +452,23 @@ def critical_path(evidence: Evidence, variant: Variant) -> None:
     for index, (answer, tasks) in enumerate(zip(answers, graphs, strict=True)):
         fields = {"duration_days", "early_start_days", "slack_days", "critical_path"}
         expect(isinstance(answer, dict) and fields <= set(answer),
-               f"graph {index}: critical_path must return {', '.join(sorted(fields))}")
+               "graph {index}: critical_path must return {fields}", index=index, fields=", ".join(sorted(fields)))
         duration, starts, slack = reference_schedule(tasks)
-        expect(_close(answer["duration_days"], duration), f"graph {index}: the project duration is wrong: a task "
-                                                          "starts when the last of all its dependencies ends")
-        for field, reference, hint in (
-                ("early_start_days", starts, "the latest earliest finish of all its dependencies"),
-                ("slack_days", slack, "latest finish - earliest finish, the latest finish from the tasks that "
-                                      "depend on it")):
+        expect(_close(answer["duration_days"], duration), "graph {index}: the project duration is wrong: a task "
+                                                          "starts when the last of all its dependencies ends",
+               index=index)
+        for field, reference in (("early_start_days", starts), ("slack_days", slack)):
             given = answer[field]
             expect(isinstance(given, dict) and set(given) == set(reference),
-                   f"graph {index}: {field} gives a value for each task, by its name")
+                   "graph {index}: {field} gives a value for each task, by its name", index=index, field=field)
             wrong = [name for name in reference if not (plaindata.is_finite_number(given[name])
                                                         and abs(given[name] - reference[name]) <= 1e-6)]
-            expect(not wrong, f"graph {index}: {field} of {sorted(wrong)[:3]} is wrong ({hint})")
-        problem = _path_problem(answer["critical_path"], tasks, duration, slack)
-        expect(problem is None, f"graph {index}: {problem}")
+            expect(not wrong or field != "early_start_days", "graph {index}: early_start_days of {tasks} is wrong "
+                   "(the latest earliest finish of all its dependencies)", index=index, tasks=sorted(wrong)[:3])
+            expect(not wrong or field != "slack_days", "graph {index}: slack_days of {tasks} is wrong (latest finish "
+                   "- earliest finish, the latest finish from the tasks that depend on it)", index=index,
+                   tasks=sorted(wrong)[:3])
+        _check_path(answer["critical_path"], tasks, duration, slack, index)
 
 
 def _ancestors(tasks: dict, name: str) -> set:
@@ -450,11 +492,12 @@ def deployment(evidence: Evidence, variant: Variant) -> None:
         expect(_text(task.get("task")) and plaindata.is_finite_number(task.get("duration_days"))
                and task["duration_days"] > 0 and isinstance(task.get("depends_on"), list)
                and isinstance(task.get("components", []), list),
-               f"task {task.get('task')!r}: task, duration_days > 0, depends_on (list) and components (list)")
+               "task {name!r}: task, duration_days > 0, depends_on (list) and components (list)",
+               name=task.get("task"))
     tasks = {task["task"]: task for task in plan}
     expect(len(tasks) == len(plan), "the plan names a task twice")
     unknown = sorted({d for task in plan for d in task["depends_on"] if d not in tasks})
-    expect(not unknown, f"the plan depends on tasks it does not have: {unknown[:3]}")
+    expect(not unknown, "the plan depends on tasks it does not have: {unknown}", unknown=unknown[:3])
     try:
         duration, _, _ = reference_schedule(plan)
     except ValueError:
@@ -463,16 +506,20 @@ def deployment(evidence: Evidence, variant: Variant) -> None:
            "the plant's inventory was not recorded: run the cell unchanged")
     covered = {name for task in plan for name in task.get("components", [])}
     uncovered = [c["id"] for c in plant_inventory["components"] if c.get("id") not in covered]
-    expect(not uncovered, f"no task deploys {uncovered[:4]}: name each component in a task's 'components'")
+    expect(not uncovered, "no task deploys {uncovered}: name each component in a task's 'components'",
+           uncovered=uncovered[:4])
     for milestone in kit.MILESTONES:
-        expect(milestone in tasks, f"the plan has no {milestone!r} task")
+        expect(milestone in tasks, "the plan has no {milestone!r} task", milestone=milestone)
     deploying = {task["task"] for task in plan if task.get("components")}
     before_acceptance = _ancestors(tasks, "acceptance")
-    expect(deploying <= before_acceptance, f"acceptance comes after every deployment task; not after "
-                                           f"{sorted(deploying - before_acceptance)[:3]}")
-    expect({"acceptance", "training"} <= _ancestors(tasks, "go_live"), "go_live comes after acceptance and training")
-    expect(duration <= kit.DEADLINE_DAYS, f"the plan takes longer than the {kit.DEADLINE_DAYS:g} working days the "
-                                          "plant manager allows: shorten the critical path (parallel work)")
+    expect(deploying <= before_acceptance, "acceptance comes after every deployment task; not after {tasks}",
+           tasks=sorted(deploying - before_acceptance)[:3])
+    # no {…} literal inside expect(…): Babel takes its comma for one between arguments and extracts "training"
+    before_go_live = _ancestors(tasks, "go_live")
+    expect("acceptance" in before_go_live and "training" in before_go_live, "go_live comes after acceptance and "
+           "training")
+    expect(duration <= kit.DEADLINE_DAYS, "the plan takes longer than the {deadline:g} working days the plant "
+           "manager allows: shorten the critical path (parallel work)", deadline=kit.DEADLINE_DAYS)
     expect(_close(evidence["duration_days"], duration), "the plan's stated duration is not its critical path's")
 
 
@@ -499,13 +546,15 @@ def security(evidence: Evidence, variant: Variant) -> None:
     try:
         results = kit.run_access_trial(passwords, acl, accounts, probes)
     except kit.TrialUnavailable as error:
-        raise VerdictFailed(f"the grader's machine could not run the broker trial ({error}): tell your trainer, "
-                            "who grades it again once it can") from None
+        raise VerdictFailed("the grader's machine could not run the broker trial ({error}): tell your trainer, who "
+                            "grades it again once it can", error=error) from None
     except kit.AccessTrialError as error:
-        raise VerdictFailed(f"the broker trial could not use your files: {error}") from None
+        raise VerdictFailed("the broker trial could not use your files: {error}", error=error) from None
     wrong = results[results["expected"] != results["allowed"]]
-    expect(wrong.empty, f"{len(wrong)} of {len(results)} access checks fail: "
-                        + "; ".join(_describe(row) for _, row in wrong.head(4).iterrows()))
+    # joined outside expect(…): Babel reads a `_` inside the call as a gettext call and would drop the message
+    failures = "; ".join(_describe(row) for _, row in wrong.head(4).iterrows())
+    expect(wrong.empty, "{count} of {total} access checks fail: {failures}", count=len(wrong), total=len(results),
+           failures=failures)
 
 
 CONTINUITY_KINDS = tuple(kit.MAX_OUTAGE_H)
@@ -525,16 +574,18 @@ def continuity(evidence: Evidence, variant: Variant) -> None:
         if kind not in CONTINUITY_KINDS:
             continue
         rows = table[table["component"] == component]
-        expect(not rows.empty, f"continuity: no row for {component!r} ({kind}): the line depends on it")
+        expect(not rows.empty, "continuity: no row for {component!r} ({kind}): the line depends on it",
+               component=component, kind=kind)
         for _, row in rows.iterrows():
             for column in ("failure", "degraded_mode", "detection"):
-                expect(_text(row[column]), f"continuity of {component!r}: empty {column}")
-            expect(row["owner"] in kit.ACTORS, f"continuity of {component!r}: the owner must be one of the brief's "
-                                               f"actors ({', '.join(kit.ACTORS)})")
+                expect(_text(row[column]), "continuity of {component!r}: empty {column}", component=component,
+                       column=column)
+            expect(row["owner"] in kit.ACTORS, "continuity of {component!r}: the owner must be one of the brief's "
+                                               "actors ({actors})", component=component, actors=", ".join(kit.ACTORS))
             expect(plaindata.is_finite_number(row["max_outage_h"])
                    and 0 < row["max_outage_h"] <= kit.MAX_OUTAGE_H[kind],
-                   f"continuity of {component!r}: its degraded mode must hold within the {kit.MAX_OUTAGE_H[kind]:g} h "
-                   f"the production manager tolerates for a {kind}")
+                   "continuity of {component!r}: its degraded mode must hold within the {limit:g} h the production "
+                   "manager tolerates for a {kind}", component=component, limit=kit.MAX_OUTAGE_H[kind], kind=kind)
 
 
 def _keys(frame: pd.DataFrame) -> pd.Series:
@@ -546,7 +597,7 @@ def _keys(frame: pd.DataFrame) -> pd.Series:
 
 def _archive(value, name: str) -> pd.DataFrame:
     frame = _frame(value, name, [*EVENT_KEY, "t_s"])
-    expect(not frame.empty, f"{name}: the archive is empty")
+    expect(not frame.empty, "{name}: the archive is empty", name=name)
     return frame
 
 
@@ -561,17 +612,16 @@ def _truth(seed: int, until_s: float) -> pd.DataFrame:
     return truth.assign(key=_keys(truth)).set_index("key")
 
 
-def _seed(seed, what: str) -> int:
-    expect(isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32,
-           f"{what}'s seed was not recorded: run the cell unchanged")
-    return seed
+def _is_seed(seed) -> bool:
+    return isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32
 
 
 @VERDICTS.cell("architecture_recovery_drill_test")
 def recovery_drill(evidence: Evidence, variant: Variant) -> None:
     """The restored archive is a consistent copy (every event up to its newest one), the data lost stays within
     the RPO and collection restarts within the RTO, and the learner's measures are those the archives show."""
-    seed = _seed(evidence["live_seed"], "the live plant")
+    seed = evidence["live_seed"]
+    expect(_is_seed(seed), "the live plant's seed was not recorded: run the cell unchanged")
     disaster_s, until_s = evidence["disaster_t_s"], evidence["until_s"]
     planned = _inputs(variant)["drill"]["disaster_at_s"]
     expect(plaindata.is_finite_number(disaster_s) and planned <= disaster_s <= planned + 600.0,
@@ -581,9 +631,10 @@ def recovery_drill(evidence: Evidence, variant: Variant) -> None:
     restored, final = _archive(evidence["restored"], "restored"), _archive(evidence["final"], "final")
     truth = _truth(seed, float(until_s) + 10.0)
     restored_keys, final_keys = _keys(restored), _keys(final)
-    for name, keys in (("restored", restored_keys), ("final", final_keys)):
-        expect(keys.is_unique, f"the {name} archive holds an event twice")
-        expect(keys.isin(truth.index).all(), f"the {name} archive holds events the plant never sent")
+    expect(restored_keys.is_unique, "the restored archive holds an event twice")
+    expect(restored_keys.isin(truth.index).all(), "the restored archive holds events the plant never sent")
+    expect(final_keys.is_unique, "the final archive holds an event twice")
+    expect(final_keys.isin(truth.index).all(), "the final archive holds events the plant never sent")
     restore_point = float(truth.loc[restored_keys, "t_s"].max())
     expect(restore_point <= disaster_s, "the restored archive holds events after the disaster: it is not a backup")
     before = truth.index[truth["t_s"] <= restore_point]
@@ -601,17 +652,24 @@ def recovery_drill(evidence: Evidence, variant: Variant) -> None:
     expect(isinstance(report, dict), "recovery_report returns a dict")
     measured = {"restore_point_s": restore_point, "rpo_s": disaster_s - restore_point,
                 "resumed_from_s": resumed_from, "rto_s": resumed_from - disaster_s, "lost_events": lost}
-    hints = {"restore_point_s": "the newest event of the restored archive",
-             "rpo_s": "from the restored archive's newest event to the disaster",
-             "resumed_from_s": "the first event stored after the recovery",
-             "rto_s": "from the disaster to the first event stored after the recovery",
-             "lost_events": "the MES export's events, up to the final archive's newest one, that it lacks"}
+    # what each measure is, in the message of a wrong one: one literal text each, translated whole
+    wrong = {"restore_point_s": VerdictFailed("recovery_report: restore_point_s is not what the archives show (the "
+                                              "newest event of the restored archive, plant seconds)"),
+             "rpo_s": VerdictFailed("recovery_report: rpo_s is not what the archives show (from the restored "
+                                    "archive's newest event to the disaster, plant seconds)"),
+             "resumed_from_s": VerdictFailed("recovery_report: resumed_from_s is not what the archives show (the first "
+                                             "event stored after the recovery, plant seconds)"),
+             "rto_s": VerdictFailed("recovery_report: rto_s is not what the archives show (from the disaster to the "
+                                    "first event stored after the recovery, plant seconds)"),
+             "lost_events": VerdictFailed("recovery_report: lost_events is not what the archives show (the MES "
+                                          "export's events, up to the final archive's newest one, that it lacks, "
+                                          "plant seconds)")}
     for name, value in measured.items():
-        expect(name in report and plaindata.is_finite_number(report[name])
-               and abs(report[name] - value) <= 1e-3 * max(1.0, abs(value)),
-               f"recovery_report: {name} is not what the archives show ({hints[name]}, plant seconds)")
-    expect(measured["rpo_s"] <= kit.RPO_TARGET_S, f"the drill lost {measured['rpo_s']:.0f} s of records, more than "
-                                                  f"the {kit.RPO_TARGET_S:g} s RPO: back up more often")
+        if not (name in report and plaindata.is_finite_number(report[name])
+                and abs(report[name] - value) <= 1e-3 * max(1.0, abs(value))):
+            raise wrong[name]
+    expect(measured["rpo_s"] <= kit.RPO_TARGET_S, "the drill lost {lost:.0f} s of records, more than the {target:g} s "
+           "RPO: back up more often", lost=measured["rpo_s"], target=kit.RPO_TARGET_S)
     expect(measured["rto_s"] <= kit.RTO_TARGET_S, "collection restarted later than the RTO allows")
     expect(newest >= resumed_from + 60.0, "the drill stopped too soon after the recovery: collect for a while")
 
@@ -629,26 +687,40 @@ def reference_ranking(table: pd.DataFrame) -> pd.DataFrame:
                          action_required=(ranked["rpn"] >= 100) | (ranked["severity"] >= 9)).drop(columns="position")
 
 
-def _ranking_problem(answer, table: pd.DataFrame, where: str) -> str | None:
+def _check_ranking(answer, table: pd.DataFrame, index: int | None) -> None:
+    """`answer` ranks `table` by the brief's rule: the grader's table `index`, or (None) the architecture's own FMEA.
+    Each message is written for both, so that each is translated whole (locale/README.md)."""
+    own = index is None
     if not isinstance(answer, pd.DataFrame) or not {"mode", "rpn", "rank", "action_required"} <= set(answer.columns):
-        return f"{where}: a DataFrame with the table's columns and rpn, rank, action_required"
+        raise (VerdictFailed("the architecture's FMEA: a DataFrame with the table's columns and rpn, rank, "
+                             "action_required") if own else
+               VerdictFailed("table {index}: a DataFrame with the table's columns and rpn, rank, action_required",
+                             index=index))
     reference = reference_ranking(table)
     if sorted(answer["mode"]) != sorted(reference["mode"]):
-        return f"{where}: the ranking must keep every failure mode once"
+        raise (VerdictFailed("the architecture's FMEA: the ranking must keep every failure mode once") if own else
+               VerdictFailed("table {index}: the ranking must keep every failure mode once", index=index))
     rpn = dict(zip(answer["mode"], answer["rpn"], strict=True))
     if any(rpn[mode] != value for mode, value in zip(reference["mode"], reference["rpn"], strict=True)):
-        return f"{where}: an RPN is wrong (severity x occurrence x detection)"
+        raise (VerdictFailed("the architecture's FMEA: an RPN is wrong (severity x occurrence x detection)") if own
+               else VerdictFailed("table {index}: an RPN is wrong (severity x occurrence x detection)", index=index))
     if list(answer["mode"]) != list(reference["mode"]):
-        return (f"{where}: the rows are not ranked by RPN, highest first, ties broken by severity, then occurrence, "
-                "then the table's order")
+        raise (VerdictFailed("the architecture's FMEA: the rows are not ranked by RPN, highest first, ties broken by "
+                             "severity, then occurrence, then the table's order") if own else
+               VerdictFailed("table {index}: the rows are not ranked by RPN, highest first, ties broken by severity, "
+                             "then occurrence, then the table's order", index=index))
     if list(answer["rank"]) != list(range(1, len(answer) + 1)):
-        return f"{where}: rank numbers the rows 1, 2, 3... in that order"
+        raise (VerdictFailed("the architecture's FMEA: rank numbers the rows 1, 2, 3... in that order") if own else
+               VerdictFailed("table {index}: rank numbers the rows 1, 2, 3... in that order", index=index))
     if list(answer["action_required"].astype(bool)) != list(reference["action_required"]):
-        return f"{where}: action_required is wrong (RPN 100 and over, or a severity of 9 or 10)"
-    return None
+        raise (VerdictFailed("the architecture's FMEA: action_required is wrong (RPN 100 and over, or a severity of 9 "
+                             "or 10)") if own else
+               VerdictFailed("table {index}: action_required is wrong (RPN 100 and over, or a severity of 9 or 10)",
+                             index=index))
 
 
 FMEA_KINDS = ("plc", "scada", "iiot_gateway", "broker", "historian", "mes", "twin", "erp", "dashboard")
+FMEA_COLUMNS = ("component", "mode", "effect", "severity", "occurrence", "detection", "action", "owner")
 
 
 @VERDICTS.cell("architecture_fmea_test")
@@ -656,25 +728,26 @@ def fmea(evidence: Evidence, variant: Variant) -> None:
     """The learner's ranking of the grader's FMEA tables follows the brief's rule, and the architecture's own FMEA
     rates failures of every kind of component, ranked the same way, with an action and an owner where required."""
     for index in range(2):
-        problem = _ranking_problem(evidence[f"ranking{index}"], _inputs(variant)[f"fmea{index}"], f"table {index}")
-        expect(problem is None, problem or "")
-    own = _frame(evidence["fmea"], "the architecture's FMEA",
-                 ("component", "mode", "effect", "severity", "occurrence", "detection", "action", "owner"))
+        _check_ranking(evidence[f"ranking{index}"], _inputs(variant)[f"fmea{index}"], index)
+    own = evidence["fmea"]  # _frame's checks, with the table named in the text (translated whole)
+    expect(isinstance(own, pd.DataFrame), "the architecture's FMEA: a DataFrame with columns {columns}",
+           columns=", ".join(FMEA_COLUMNS))
+    missing = [column for column in FMEA_COLUMNS if column not in own.columns]
+    expect(not missing, "the architecture's FMEA: missing column(s) {missing}", missing=missing)
     for column in ("severity", "occurrence", "detection"):
         values = pd.to_numeric(own[column], errors="coerce")
         expect(values.notna().all() and values.between(1, 10).all() and (values == values.round()).all(),
-               f"the architecture's FMEA: {column} is a whole number from 1 to 10")
+               "the architecture's FMEA: {column} is a whole number from 1 to 10", column=column)
     expect(own["mode"].is_unique, "the architecture's FMEA: name each failure mode once")
-    problem = _ranking_problem(own, own, "the architecture's FMEA")  # ranked already: its order breaks no tie
-    expect(problem is None, problem or "")
+    _check_ranking(own, own, None)  # ranked already: its order breaks no tie
     kind_of = {c.get("id"): c.get("kind") for c in evidence["plant_inventory"].get("components", [])}
     rated = {kind_of.get(component) for component in own["component"]}
     missing = [kind for kind in FMEA_KINDS if kind not in rated]
-    expect(not missing, f"the architecture's FMEA rates no failure of a {missing[0] if missing else ''}: every kind "
-                        "of component of the inventory fails somehow")
+    expect(not missing, "the architecture's FMEA rates no failure of a {kind}: every kind of component of the "
+                        "inventory fails somehow", kind=missing[0] if missing else "")
     for _, row in own[own["action_required"].astype(bool)].iterrows():
         expect(_text(row["action"]) and row["owner"] in kit.ACTORS,
-               f"the architecture's FMEA, {row['mode']!r}: an action and an owner among the brief's actors")
+               "the architecture's FMEA, {mode!r}: an action and an owner among the brief's actors", mode=row["mode"])
 
 
 TABLE_COLUMNS = {
@@ -692,7 +765,7 @@ def _schema_statements(schema) -> list[str]:
     rows = sorted((row for row in schema if row.get("type") in order), key=lambda row: order[row["type"]])
     for row in rows:
         expect(isinstance(row.get("sql"), str) and row["sql"].lstrip().upper().startswith("CREATE"),
-               f"the database's {row.get('type')} {row.get('name')!r} has no CREATE statement")
+               "the database's {type} {name!r} has no CREATE statement", type=row.get("type"), name=row.get("name"))
     return [row["sql"] for row in rows]
 
 
@@ -706,15 +779,23 @@ GOOD = {"requirements": {"req_id": "T-01", "category": "performance", "statement
                       "evidence": "probe"},
         "corrections": {"correction_id": 1, "run_id": 1, "action": "probe", "owner": "probe", "due": "2026-02-01",
                         "status": "open"}}
-BAD = [  # (table, field, value, what the constraint must say)
-    ("requirements", "req_id", "T-01", "a requirement is identified by its req_id (PRIMARY KEY)"),
-    ("requirements", "category", "misc", "category is performance, robustness or interoperability (CHECK)"),
-    ("requirements", "comparator", "~", "comparator is '<=' or '>=' (CHECK)"),
-    ("requirements", "threshold", None, "a requirement has a threshold (NOT NULL)"),
-    ("test_runs", "passed", 2, "passed is 0 or 1 (CHECK)"),
-    ("test_runs", "measured", None, "a run has a measured value (NOT NULL)"),
-    ("corrections", "status", "forgotten", "status is open, in progress or done (CHECK)"),
-    ("corrections", "owner", None, "a correction has an owner (NOT NULL)"),
+BAD = [  # (table, field, value, the failure when the table accepts it: what the constraint must say)
+    ("requirements", "req_id", "T-01", VerdictFailed("table requirements accepts a row it should refuse: a requirement "
+                                                     "is identified by its req_id (PRIMARY KEY)")),
+    ("requirements", "category", "misc", VerdictFailed("table requirements accepts a row it should refuse: category "
+                                                       "is performance, robustness or interoperability (CHECK)")),
+    ("requirements", "comparator", "~", VerdictFailed("table requirements accepts a row it should refuse: comparator "
+                                                      "is '<=' or '>=' (CHECK)")),
+    ("requirements", "threshold", None, VerdictFailed("table requirements accepts a row it should refuse: a "
+                                                      "requirement has a threshold (NOT NULL)")),
+    ("test_runs", "passed", 2, VerdictFailed("table test_runs accepts a row it should refuse: passed is 0 or 1 "
+                                             "(CHECK)")),
+    ("test_runs", "measured", None, VerdictFailed("table test_runs accepts a row it should refuse: a run has a "
+                                                  "measured value (NOT NULL)")),
+    ("corrections", "status", "forgotten", VerdictFailed("table corrections accepts a row it should refuse: status is "
+                                                         "open, in progress or done (CHECK)")),
+    ("corrections", "owner", None, VerdictFailed("table corrections accepts a row it should refuse: a correction has "
+                                                 "an owner (NOT NULL)")),
 ]
 
 
@@ -734,29 +815,32 @@ def acceptance_schema(evidence: Evidence, variant: Variant) -> None:
     try:
         answer = run_sql(statements, probes + bad_rows)
     except SQLiteSandboxError as error:
-        raise VerdictFailed(f"the database's schema cannot be rebuilt: {error}; keep to plain tables, indexes and "
-                            "constraints") from None
+        raise VerdictFailed("the database's schema cannot be rebuilt: {error}; keep to plain tables, indexes and "
+                            "constraints", error=error) from None
     for result, sql in zip(answer["schema"], statements, strict=True):
-        expect("error" not in result, f"the statement {sql.split('(')[0].strip()!r} cannot be rebuilt "
-                                      f"({result.get('message')})")
+        expect("error" not in result, "the statement {statement!r} cannot be rebuilt ({error})",
+               statement=sql.split("(")[0].strip(), error=result.get("message"))
     tables, *rest = answer["statements"]
     names = {row[0] for row in tables.get("rows", [])}
     columns_of = dict(zip(TABLE_COLUMNS, rest[: len(TABLE_COLUMNS)], strict=True))
     for table, columns in TABLE_COLUMNS.items():
-        expect(table in names, f"the database has no table {table!r}")
+        expect(table in names, "the database has no table {table!r}", table=table)
         missing = [column for column in columns if column not in columns_of[table].get("columns", [])]
-        expect(not missing, f"table {table}: no column(s) {missing}")
+        expect(not missing, "table {table}: no column(s) {missing}", table=table, missing=missing)
     for (table, _row), result in zip(GOOD.items(), rest[len(TABLE_COLUMNS): len(TABLE_COLUMNS) + len(GOOD)],
                                      strict=True):
-        expect("error" not in result, f"table {table}: a well-formed row is refused ({result.get('message')})")
-    for (table, _column, _value, what), result in zip(BAD, rest[len(TABLE_COLUMNS) + len(GOOD):], strict=True):
-        expect(result.get("error") == "IntegrityError", f"table {table} accepts a row it should refuse: {what}")
+        expect("error" not in result, "table {table}: a well-formed row is refused ({error})", table=table,
+               error=result.get("message"))
+    for (_table, _column, _value, accepted), result in zip(BAD, rest[len(TABLE_COLUMNS) + len(GOOD):], strict=True):
+        if result.get("error") != "IntegrityError":
+            raise accepted.with_traceback(None)  # a shared instance: no traceback of an earlier grading kept
     declared = {row.get("name"): row.get("sql", "") for row in evidence["schema"] if row.get("type") == "table"}
     for table, (column, parent, key) in REFERENCES.items():
         target = rf"REFERENCES\s+\"?{parent}\"?(\s*\(\s*\"?{key}\"?\s*\))?"
         pattern = rf"\b{column}\b[^,]*\b{target}|FOREIGN\s+KEY\s*\(\s*\"?{column}\"?\s*\)\s*{target}"
         expect(re.search(pattern, declared.get(table, ""), re.IGNORECASE) is not None,
-               f"table {table}: {column} must be a FOREIGN KEY referencing {parent}({key})")
+               "table {table}: {column} must be a FOREIGN KEY referencing {parent}({key})", table=table, column=column,
+               parent=parent, key=key)
 
 
 # The acceptance book's measures, recomputed from what the bench observed.
@@ -818,7 +902,9 @@ def bench_measures(evidence: Evidence, variant: Variant) -> dict[str, float]:
     start_s, end_s = evidence["bench_window"]
     expect(plaindata.is_finite_number(start_s) and plaindata.is_finite_number(end_s) and 0 <= start_s < end_s
            <= 3 * 3600.0, "the bench's window was not recorded: run the cell unchanged")
-    export = _export(_seed(evidence["bench_seed"], "the bench"), float(end_s))
+    seed = evidence["bench_seed"]
+    expect(_is_seed(seed), "the bench's seed was not recorded: run the cell unchanged")
+    export = _export(seed, float(end_s))
     export = export[export["t_s"] >= start_s]
     replies = {reply.get("id"): reply for reply in evidence["bench_replies"] if isinstance(reply, dict)}
     sent, received = measures["command_sent_s"], measures["reply_received_s"]
@@ -853,27 +939,31 @@ def _book_problems(evidence: Evidence, variant: Variant, category_prefixes: tupl
         req = book["req_id"]
         if not req.startswith(category_prefixes):
             continue
-        expect(req in requirements.index, f"requirements: no {req} (the acceptance book)")
+        expect(req in requirements.index, "requirements: no {req} (the acceptance book)", req=req)
         row = requirements.loc[req]
         threshold = peak if req == "PERF-02" else book["threshold"]
         expect(row["category"] == book["category"] and row["comparator"] == book["comparator"],
-               f"requirements: {req}'s category and comparator are the book's")
-        expect(_close(row["threshold"], threshold, 1e-3), f"requirements: {req}'s threshold is not the book's"
-               + (" (the headroom times the peak message rate sized in Part 1)" if req == "PERF-02" else ""))
+               "requirements: {req}'s category and comparator are the book's", req=req)
+        right = _close(row["threshold"], threshold, 1e-3)
+        expect(right or req != "PERF-02", "requirements: PERF-02's threshold is not the book's (the headroom times the "
+               "peak message rate sized in Part 1)")
+        expect(right, "requirements: {req}'s threshold is not the book's", req=req)
         mine = runs[runs["req_id"] == req]
-        expect(not mine.empty, f"test_runs: no run of {req}")
+        expect(not mine.empty, "test_runs: no run of {req}", req=req)
         latest = mine.loc[mine["run_id"].idxmax()]
         expect(_close(latest["measured"], measures[req], 1e-6),
-               f"test_runs: the measure of {req} is not what the bench observed")
+               "test_runs: the measure of {req} is not what the bench observed", req=req)
         passed = COMPARATORS[book["comparator"]](latest["measured"], threshold)
-        expect(int(latest["passed"]) == int(passed), f"test_runs: {req}'s verdict does not follow its comparator")
+        expect(int(latest["passed"]) == int(passed), "test_runs: {req}'s verdict does not follow its comparator",
+               req=req)
         if not passed:
             fixes = corrections[corrections["run_id"] == latest["run_id"]]
-            expect(not fixes.empty, f"corrections: {req} failed and no correction opens the correction phase")
+            expect(not fixes.empty, "corrections: {req} failed and no correction opens the correction phase",
+                   req=req)
             for _, fix in fixes.iterrows():
                 expect(_text(fix["action"]) and fix["owner"] in kit.ACTORS
                        and not pd.isna(pd.to_datetime(fix["due"], errors="coerce")),
-                       f"corrections of {req}: an action, an owner among the brief's actors and a due date")
+                       "corrections of {req}: an action, an owner among the brief's actors and a due date", req=req)
 
 
 @VERDICTS.cell("architecture_acceptance_results_test")
@@ -893,8 +983,8 @@ def interoperability(evidence: Evidence, variant: Variant) -> None:
            "conformance: one True/False per message of kit.interop_samples()['messages']")
     for (_, row), given in zip(messages.iterrows(), verdicts, strict=True):
         expect(given is reference_conforms(row["topic"], row["payload"]),
-               f"conforms({row['topic'].rsplit('/', 1)[-1]!r}, {row['payload'][:70]!r}) is wrong: check the "
-               "documented fields, their types and the timestamp's form")
+               "conforms({topic!r}, {payload!r}) is wrong: check the documented fields, their types and the "
+               "timestamp's form", topic=row["topic"].rsplit("/", 1)[-1], payload=row["payload"][:70])
     expect(_close(evidence["duplicates"], reference_duplicate_share(samples["readings"])),
            "duplicate_share is wrong: the share of readings whose topic and timestamp came before")
     expect(_close(evidence["completeness"], reference_completeness(samples["archived"], samples["exported"])),

@@ -306,7 +306,7 @@ def schema_statements(schema) -> list[str]:
     for row in rows:
         sql = row.get("sql")
         expect(isinstance(sql, str) and sql.lstrip().upper().startswith("CREATE"),
-               f"the archive's {row.get('type')} {row.get('name')!r} has no CREATE statement")
+               "the archive's {kind} {name!r} has no CREATE statement", kind=row.get("type"), name=row.get("name"))
     return [row["sql"] for row in rows]
 
 
@@ -330,33 +330,37 @@ def archive_schema(evidence: Evidence, variant: Variant) -> None:
     try:
         answer = run_sql(statements, probes)
     except SQLiteSandboxError as error:
-        raise VerdictFailed(f"the archive's schema cannot be rebuilt: {error}; keep to plain tables, indexes and "
-                            "constraints") from None
+        raise VerdictFailed("the archive's schema cannot be rebuilt: {error}; keep to plain tables, indexes and "
+                            "constraints", error=str(error)) from None
     for result, sql in zip(answer["schema"], statements, strict=True):
-        expect("error" not in result, f"the archive's statement {sql.split('(')[0].strip()!r} cannot be rebuilt "
-                                      f"({result.get('message')}): keep to plain tables, indexes and constraints")
+        expect("error" not in result, "the archive's statement {statement!r} cannot be rebuilt ({error}): keep to "
+                                      "plain tables, indexes and constraints",
+               statement=sql.split("(")[0].strip(), error=result.get("message"))
     tables, columns, before, first, second, after, *bad = answer["statements"]
     expect("error" not in tables, "the archive's tables cannot be listed")
     names = {row[0] for row in tables["rows"]}
     for table in ("events", "states"):
-        expect(table in names, f"no table {table!r}; the archive needs 'events' and 'states'")
+        expect(table in names, "no table {table!r}; the archive needs 'events' and 'states'", table=table)
     for column in PROBE_EVENT:
         expect(column in columns.get("columns", ()),
-               f"events: no column {column!r} (columns: {', '.join(columns.get('columns', ()))})")
+               "events: no column {column!r} (columns: {columns})",
+               column=column, columns=", ".join(columns.get("columns", ())))
     expect("error" not in first and "error" not in before and "error" not in after,
-           f"events: a well-formed event cannot be stored ({first.get('message') or after.get('message')})")
-    expect(second.get("error") in (None, "IntegrityError"), f"events: inserting a row failed with "
-                                                           f"{second.get('message')}")
+           "events: a well-formed event cannot be stored ({error})",
+           error=first.get("message") or after.get("message"))
+    expect(second.get("error") in (None, "IntegrityError"), "events: inserting a row failed with {error}",
+           error=second.get("message"))
     stored = after["rows"][0][0] - before["rows"][0][0]
-    expect(stored == 1, "events: a well-formed event was not stored once" if stored == 0 else
-           "events: the same event inserted twice was stored twice: declare a key (PRIMARY KEY or UNIQUE) that "
-           "identifies an event, so a redelivered message cannot be stored twice")
+    expect(stored != 0, "events: a well-formed event was not stored once")
+    expect(stored == 1, "events: the same event inserted twice was stored twice: declare a key (PRIMARY KEY or UNIQUE) "
+           "that identifies an event, so a redelivered message cannot be stored twice")
     for (field, value), result in zip(BAD_EVENTS, bad, strict=True):
-        expect(result.get("error") in (None, "IntegrityError"), f"events: inserting a row failed with "
-                                                                f"{result.get('message')}")
+        expect(result.get("error") in (None, "IntegrityError"), "events: inserting a row failed with {error}",
+               error=result.get("message"))
         expect(result.get("error") == "IntegrityError",
-               f"events: a row with {field} = {value!r} was accepted: add a constraint "
-               f"({'CHECK kind IN (...)' if field == 'kind' else 'NOT NULL'}) so bad data is refused")
+               "events: a row with {field} = {value!r} was accepted: add a constraint ({constraint}) so bad data "
+               "is refused",
+               field=field, value=value, constraint="CHECK kind IN (...)" if field == "kind" else "NOT NULL")
 
 
 def _event_keys(frame: pd.DataFrame) -> pd.Series:
@@ -386,10 +390,12 @@ def archive_live(evidence: Evidence, variant: Variant) -> None:
     duplicates = int((archived[archived > 1] - 1).sum())
     missing = expected.index.difference(archived.index)
     invented = archived.index.difference(expected.index)
-    expect(duplicates == 0, f"archive: {duplicates} event(s) stored more than once up to t={until_s:.0f} s")
-    expect(len(missing) == 0, f"archive: {len(missing)} of the plant's {len(expected)} events up to t={until_s:.0f} s "
-                              "are missing; fill the gap of the broker restart from the MES export")
-    expect(len(invented) == 0, f"archive: {len(invented)} event(s) the plant never sent")
+    expect(duplicates == 0, "archive: {duplicates} event(s) stored more than once up to t={until_s:.0f} s",
+           duplicates=duplicates, until_s=until_s)
+    expect(len(missing) == 0, "archive: {missing} of the plant's {expected} events up to t={until_s:.0f} s are "
+                              "missing; fill the gap of the broker restart from the MES export",
+           missing=len(missing), expected=len(expected), until_s=until_s)
+    expect(len(invented) == 0, "archive: {invented} event(s) the plant never sent", invented=len(invented))
 
 
 # --- the twin -----------------------------------------------------------------------------------------------
@@ -406,19 +412,23 @@ def twin_state(evidence: Evidence, variant: Variant) -> None:
         expect(plaindata.is_finite_number(answer.get("t_s")) and abs(answer["t_s"] - t_s) < 1e-6,
                "twin_state was probed at moments other than the grader's: run the cell unchanged")
         got = answer.get("answer")
-        expect(isinstance(got, dict) and "malformed" not in got and {"states", "wip"} <= set(got),
-               f"t={t_s:.0f} s: {got.get('malformed') if isinstance(got, dict) and 'malformed' in got else ''}"
-               " twin_state must return {'states': {station: state}, 'wip': {station: parts}}")
+        answered = isinstance(got, dict) and "malformed" not in got and {"states", "wip"} <= set(got)
+        expect(answered,
+               "t={t_s:.0f} s: {malformed} twin_state must return {{'states': {{station: state}}, "
+               "'wip': {{station: parts}}}}",
+               t_s=t_s, malformed=got.get("malformed") if isinstance(got, dict) and "malformed" in got else "")
         want = true_twin_state(variant.seed, t_s)
-        expect(got["states"] == want["states"], f"t={t_s:.0f} s: the machine states differ from the plant's "
-               "(the last change at or before t_s holds, for every station)")
+        expect(got["states"] == want["states"], "t={t_s:.0f} s: the machine states differ from the plant's "
+               "(the last change at or before t_s holds, for every station)", t_s=t_s)
         wip = got["wip"]
-        expect(all(plaindata.is_finite_number(v) for v in wip.values()), f"t={t_s:.0f} s: 'wip' counts must be numbers")
+        expect(all(plaindata.is_finite_number(v) for v in wip.values()), "t={t_s:.0f} s: 'wip' counts must be numbers",
+               t_s=t_s)
         got_wip = {k: int(v) for k, v in wip.items() if v != 0}
         want_wip = {k: v for k, v in want["wip"].items() if v}
         wrong = sorted(set(got_wip) | set(want_wip), key=str)
         wrong = [k for k in wrong if got_wip.get(k, 0) != want_wip.get(k, 0)]
-        expect(not wrong, f"t={t_s:.0f} s: the parts counted at {', '.join(wrong)} differ from the plant's")
+        expect(not wrong, "t={t_s:.0f} s: the parts counted at {stations} differ from the plant's",
+               t_s=t_s, stations=", ".join(wrong))
 
 
 @VERDICTS.cell("lab_twin_build_kpis_test")
@@ -431,24 +441,27 @@ def shift_kpis(evidence: Evidence, variant: Variant) -> None:
            "shift_kpis was not probed on the grader's shifts: run the cell unchanged")
     for index, got in zip(shifts, answers, strict=True):
         start_s, end_s = kit.week_shifts()[index]
-        where = f"shift {index} ({start_s / 3600:.0f} h to {end_s / 3600:.0f} h)"
+        start_h, end_h = start_s / 3600, end_s / 3600
         for key in ("good_parts", "mean_lead_time_s", "oee"):
-            expect(plaindata.is_finite_number(got.get(key)), f"{where}: {key} is missing or not a finite number")
+            expect(plaindata.is_finite_number(got.get(key)),
+                   "shift {index} ({start_h:.0f} h to {end_h:.0f} h): {key} is missing or not a finite number",
+                   index=index, start_h=start_h, end_h=end_h, key=key)
         want = true_shift_kpis(variant.seed, index)
-        expect(got["good_parts"] == want["good_parts"], f"{where}: good_parts differs from the parts the plant "
-               "completed in the shift")
+        expect(got["good_parts"] == want["good_parts"], "shift {index} ({start_h:.0f} h to {end_h:.0f} h): good_parts "
+               "differs from the parts the plant completed in the shift", index=index, start_h=start_h, end_h=end_h)
         expect(abs(got["mean_lead_time_s"] - want["mean_lead_time_s"]) <= LEAD_TIME_TOLERANCE_S,
-               f"{where}: mean_lead_time_s differs from the plant's (release to completion, parts completed in the "
-               "shift)")
+               "shift {index} ({start_h:.0f} h to {end_h:.0f} h): mean_lead_time_s differs from the plant's (release "
+               "to completion, parts completed in the shift)", index=index, start_h=start_h, end_h=end_h)
         expect(min(abs(got["oee"] - want["oee"]), abs(got["oee"] - want["oee_estimated"])) <= OEE_TOLERANCE,
-               f"{where}: OEE {got['oee']:.3f} is more than {OEE_TOLERANCE} off the plant's")
+               "shift {index} ({start_h:.0f} h to {end_h:.0f} h): OEE {oee:.3f} is more than {tolerance} off the "
+               "plant's", index=index, start_h=start_h, end_h=end_h, oee=got["oee"], tolerance=OEE_TOLERANCE)
 
 
-def _predictions(values, count: int, what: str) -> np.ndarray:
-    expect(isinstance(values, list) and len(values) == count, f"{what}: not one prediction per question: run the "
-           "cell unchanged")
-    expect(all(plaindata.is_finite_number(v) for v in values), f"{what}: predict_shift_output returned something "
-           "that is not a finite number")
+def _predictions(values, count: int) -> np.ndarray:
+    expect(isinstance(values, list) and len(values) == count, "end-of-shift output: not one prediction per question: "
+           "run the cell unchanged")
+    expect(all(plaindata.is_finite_number(v) for v in values), "end-of-shift output: predict_shift_output returned "
+           "something that is not a finite number")
     return np.asarray(values, dtype=float)
 
 
@@ -487,17 +500,21 @@ def twin_model(evidence: Evidence, variant: Variant) -> None:
         what, hint = TWIN_CASE_HINTS[case]
         expect(isinstance(outputs, list) and len(outputs) == len(probe["seeds"])
                and all(plaindata.is_finite_number(value) and value >= 0 for value in outputs),
-               f"run_twin, from a state with {what}: it must return the number of good parts completed (a number "
-               "≥ 0) for every seed")
+               "run_twin, from a state with {what}: it must return the number of good parts completed (a number "
+               "≥ 0) for every seed", what=what)
         mine, truth = np.asarray(outputs, dtype=float), reference[case]
         expect(len(set(mine)) > 1 or truth.std() == 0,
-               f"run_twin, from a state with {what}: the same output whatever the seed. The twin must simulate the "
-               "line (process times, breakdowns, scrap drawn from generators made from `seed`), not apply a rate")
+               "run_twin, from a state with {what}: the same output whatever the seed. The twin must simulate the "
+               "line (process times, breakdowns, scrap drawn from generators made from `seed`), not apply a rate",
+               what=what)
         error = math.sqrt(mine.var(ddof=1) / len(mine) + truth.var(ddof=1) / len(truth))
         allowed = max(TWIN_TOLERANCE_PARTS, TWIN_SIGMAS * error)
-        side = "too many" if mine.mean() > truth.mean() else "too few"
-        expect(abs(mine.mean() - truth.mean()) <= allowed,
-               f"run_twin, from a state with {what}: the twin completes {side} parts on average; {hint}")
+        within = abs(mine.mean() - truth.mean()) <= allowed
+        expect(within or not mine.mean() > truth.mean(),
+               "run_twin, from a state with {what}: the twin completes too many parts on average; {hint}",
+               what=what, hint=hint)
+        expect(within, "run_twin, from a state with {what}: the twin completes too few parts on average; {hint}",
+               what=what, hint=hint)
 
 
 @VERDICTS.cell("lab_twin_build_prediction_test")
@@ -505,11 +522,11 @@ def predictions(evidence: Evidence, variant: Variant) -> None:
     """On the grader's questions (weeks the kernel sees only up to the twin's last synchronisation), the mean
     absolute error of the end-of-shift predictions is within the brief's budget for those shifts."""
     outputs = np.asarray(question_outputs(variant.seed), dtype=float)
-    predicted = _predictions(evidence["predictions"], len(outputs), "end-of-shift output")
+    predicted = _predictions(evidence["predictions"], len(outputs))
     error, budget = float(np.abs(predicted - outputs).mean()), kit.error_budget(outputs)
-    expect(error <= budget, f"end-of-shift output: the mean absolute error over the grader's {len(outputs)} "
-           f"questions is {error:.1f} parts, more than the brief's budget for those shifts. Does the twin start "
-           "from the parts already made this shift and the machines' current state?")
+    expect(error <= budget, "end-of-shift output: the mean absolute error over the grader's {count} questions is "
+           "{error:.1f} parts, more than the brief's budget for those shifts. Does the twin start from the parts "
+           "already made this shift and the machines' current state?", count=len(outputs), error=error)
 
 
 BUDGET_SLACK_PARTS = 0.5  # the chosen interval's error on the grader's rerun may exceed the budget by this
@@ -529,35 +546,44 @@ def sync_curve(evidence: Evidence, variant: Variant) -> None:
     outputs = kit.shift_outputs(events)
     for point in curve:
         interval_s = point["interval_s"]
-        where = f"forecast_errors(predict, {interval_s:g})"
         moments = kit.week_questions(interval_s)
         calls = point.get("calls")
         expect(isinstance(calls, list) and all(isinstance(call, dict) for call in calls),
-               f"{where}: the predictor's calls were not recorded: run the cell unchanged")
+               "forecast_errors(predict, {interval_s:g}): the predictor's calls were not recorded: run the cell "
+               "unchanged", interval_s=interval_s)
         asked = sorted(float(call.get("t_s")) for call in calls if plaindata.is_finite_number(call.get("t_s")))
         expect(len(asked) == len(calls) == len(moments),
-               f"{where}: call `predict` once per question of the week ({len(moments)}: 90, 60 and 30 min before "
-               "each shift's end), no more")
-        expect(np.allclose(asked, sorted(t for _, t in moments), atol=1e-6),
-               f"{where}: the twin must be synchronised `interval_s` before each question: call "
-               "predict(events, states, t_s) with t_s = the question's moment - interval_s")
+               "forecast_errors(predict, {interval_s:g}): call `predict` once per question of the week ({count}: 90, "
+               "60 and 30 min before each shift's end), no more", interval_s=interval_s, count=len(moments))
+        synced = np.allclose(asked, sorted(t for _, t in moments), atol=1e-6)
+        expect(synced,
+               "forecast_errors(predict, {interval_s:g}): the twin must be synchronised `interval_s` before each "
+               "question: call predict(events, states, t_s) with t_s = the question's moment - interval_s",
+               interval_s=interval_s)
         for call in calls:
             t_s = float(call["t_s"])
             for table, rows in (("events", events), ("states", states)):
                 given = call.get(table)
                 before, until = int((rows["t_s"] < t_s).sum()), int((rows["t_s"] <= t_s).sum())
-                expect(isinstance(given, int) and before <= given <= until,
-                       f"{where}: at t_s = {t_s:.0f} s the predictor must get the week's {table} up to t_s, all of "
-                       "them and nothing later (" + ("it saw the future" if isinstance(given, int) and given > until
-                                                     else "some were missing") + ")")
+                complete = isinstance(given, int) and before <= given <= until
+                expect(complete or not (isinstance(given, int) and given > until),
+                       "forecast_errors(predict, {interval_s:g}): at t_s = {t_s:.0f} s the predictor must get the "
+                       "week's {table} up to t_s, all of them and nothing later (it saw the future)",
+                       interval_s=interval_s, t_s=t_s, table=table)
+                expect(complete,
+                       "forecast_errors(predict, {interval_s:g}): at t_s = {t_s:.0f} s the predictor must get the "
+                       "week's {table} up to t_s, all of them and nothing later (some were missing)",
+                       interval_s=interval_s, t_s=t_s, table=table)
         errors = point.get("errors")
         expect(isinstance(errors, list) and len(errors) == len(moments)
                and all(plaindata.is_finite_number(v) for v in errors),
-               f"{where}: return one error per question of the week ({len(moments)} numbers)")
+               "forecast_errors(predict, {interval_s:g}): return one error per question of the week ({count} "
+               "numbers)", interval_s=interval_s, count=len(moments))
         want = sorted(abs(kit.recorded_forecast(events, t_s) - outputs[shift]) for shift, t_s in moments)
         expect(np.allclose(sorted(errors), want, atol=1e-6),
-               f"{where}: each error must be |forecast - good parts the plant completed in that shift| (the "
-               "week's log gives the outputs: shift_outputs(events))")
+               "forecast_errors(predict, {interval_s:g}): each error must be |forecast - good parts the plant "
+               "completed in that shift| (the week's log gives the outputs: shift_outputs(events))",
+               interval_s=interval_s)
 
 
 @VERDICTS.cell("lab_twin_build_sync_rate_test")
@@ -576,8 +602,8 @@ def sync_rate(evidence: Evidence, variant: Variant) -> None:
     expect(plaindata.is_finite_number(period) and float(period) in curve,
            "SYNC_PERIOD_S must be one of the intervals of your experiment (a key of SYNC_CURVE)")
     period = float(period)
-    expect(0 < period <= kit.MAX_INTERVAL_S, f"SYNC_PERIOD_S must be positive and at most "
-                                             f"{kit.MAX_INTERVAL_S / 3600:g} h")
+    expect(0 < period <= kit.MAX_INTERVAL_S, "SYNC_PERIOD_S must be positive and at most {hours:g} h",
+           hours=kit.MAX_INTERVAL_S / 3600)
     expect(plaindata.is_finite_number(curve[period]) and curve[period] <= budget,
            "SYNC_PERIOD_S: your own curve puts the twin's error at this interval above the brief's budget")
     rerun = float(reference_errors(variant.seed, period).mean())

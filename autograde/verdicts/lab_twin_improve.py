@@ -12,6 +12,7 @@ CONWIP cap and CNC speed that pay then differ, and only a simulation of the new 
 """
 
 import math
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,7 @@ GRADER_SEED = 9000  # replication r of the grader's sweeps uses seed GRADER_SEED
 REGRET_TOLERANCE_EUR = 400.0
 LAW_MEAN_RANGE = (0.5, 2.0)  # a recalibrated law's mean, relative to the methods team's (bounds the grader's work)
 RELIABILITY_RANGE = (0.25, 4.0)  # the same for MTBF and MTTR
+PARAMS_KEYS = {"mix", "process_times", "stations"}  # a twin's params dict (twin_params()) has at least these
 
 
 @VERDICTS.preparer
@@ -123,18 +125,16 @@ def true_sweep(parameter: str, context: dict) -> pd.Series:
     return pd.Series(values, name=parameter)
 
 
-def check_regret(recommended: dict, base: dict, what: str) -> None:
+def regrets(recommended: dict, base: dict) -> Iterator[tuple[str, float]]:
     """Each setpoint of `recommended`, replayed on the true plant in the test plan's order from `base` (one factor
-    at a time), earns within REGRET_TOLERANCE_EUR a week of the best level of its sweep."""
+    at a time), with what it earns a week less than the best level of its sweep. A generator, so that a verdict
+    stopping at the first setpoint beyond REGRET_TOLERANCE_EUR runs no further sweep; each verdict holds its own
+    message, which names its line."""
     context = dict(base)
     for name in kit.SWEEPS:
         curve = true_sweep(name, context)
         level = next(lv for lv in kit.SWEEPS[name] if math.isclose(lv, recommended[name]))
-        regret = float(curve.max() - curve[level])
-        expect(regret <= REGRET_TOLERANCE_EUR,
-               f"{what}: {name} = {recommended[name]}: on the plant this setpoint earns more than "
-               f"{REGRET_TOLERANCE_EUR:,.0f} EUR a week less than the best level of its sweep: is the twin faithful "
-               "at this range of settings (recalibrated, right laws, the line as it will be)?")
+        yield name, float(curve.max() - curve[level])
         context[name] = level
 
 
@@ -164,24 +164,25 @@ def gaps(evidence: Evidence, variant: Variant) -> None:
     table = evidence["gaps"]
     expect(isinstance(table, pd.DataFrame), "GAPS must be a DataFrame indexed by (product, station)")
     missing = {"product", "station", "twin_mean_s", "plant_mean_s", "gap", "significant"} - set(table.columns)
-    expect(not missing, f"GAPS: missing column(s) {sorted(missing)} (index: product, station)")
+    expect(not missing, "GAPS: missing column(s) {columns} (index: product, station)", columns=sorted(missing))
     truth = reference_gaps(variant.seed)
     mine = table.drop_duplicates(["product", "station"]).set_index(["product", "station"])
     absent = sorted(set(truth.index) - set(mine.index))
-    expect(not absent, f"GAPS: no row for {absent[:3]} (index: product, station)")
+    expect(not absent, "GAPS: no row for {rows} (index: product, station)", rows=absent[:3])
     for key, row in truth.iterrows():
         got = mine.loc[key]
         for column in ("twin_mean_s", "plant_mean_s"):
             expect(plaindata.is_finite_number(_float(got[column])) and _float(got[column]) > 0,
-                   f"GAPS {key}: {column} is not a positive number")
+                   "GAPS {key}: {column} is not a positive number", key=key, column=column)
         expect(abs(float(got["twin_mean_s"]) / row["twin_mean_s"] - 1) <= 1e-3,
-               f"GAPS {key}: twin_mean_s is not the mean of the twin's law")
+               "GAPS {key}: twin_mean_s is not the mean of the twin's law", key=key)
         expect(abs(float(got["plant_mean_s"]) / row["plant_mean_s"] - 1) <= 0.01,
-               f"GAPS {key}: plant_mean_s is not the log's mean net process time; count only the station's up time "
-               "between part_started and part_finished (breakdowns and stops pause it)")
+               "GAPS {key}: plant_mean_s is not the log's mean net process time; count only the station's up time "
+               "between part_started and part_finished (breakdowns and stops pause it)", key=key)
         expect(bool(got["significant"]) == bool(row["significant"]),
-               f"GAPS {key}: significant is {bool(got['significant'])} for a gap of {float(got['gap']):+.1%} "
-               f"(threshold {kit.GAP_THRESHOLD:.0%} of the plant's mean)")
+               "GAPS {key}: significant is {significant} for a gap of {gap:+.1%} "
+               "(threshold {threshold:.0%} of the plant's mean)",
+               key=key, significant=bool(got["significant"]), gap=float(got["gap"]), threshold=kit.GAP_THRESHOLD)
 
 
 def _float(value) -> float | None:
@@ -197,7 +198,7 @@ def _close(value: float | None, want: float) -> bool:
 
 def _checked_params(params, reference: dict) -> dict:
     """`params` if it has the twin's form and sane values near the methods team's (else VerdictFailed)."""
-    expect(isinstance(params, dict) and {"mix", "process_times", "stations"} <= set(params),
+    expect(isinstance(params, dict) and set(params) >= PARAMS_KEYS,
            "CALIBRATED must be a params dict like twin_params() (mix, process_times, stations)")
     expect(isinstance(params["mix"], dict) and set(params["mix"]) == set(reference["mix"])
            and all(plaindata.is_finite_number(v) and v > 0 for v in params["mix"].values()),
@@ -208,31 +209,36 @@ def _checked_params(params, reference: dict) -> dict:
         for station, law in steps.items():
             where = f"CALIBRATED['process_times'][{product!r}][{station!r}]"
             mine = laws.get(product, {}).get(station) if isinstance(laws.get(product), dict) else None
-            expect(isinstance(mine, dict) and "dist" in mine, f"{where}: missing (a law like twin_params()'s)")
+            expect(isinstance(mine, dict) and "dist" in mine,
+                   "CALIBRATED['process_times'][{product!r}][{station!r}]: missing (a law like twin_params()'s)",
+                   product=product, station=station)
             try:
                 parse_distribution(mine, where)
                 mean_s, sd_s = distribution_moments(mine)
             except Exception as error:  # a malformed law: the simulator's own message names it
-                raise VerdictFailed(f"{where}: not a valid law ({error})") from None
+                raise VerdictFailed("CALIBRATED['process_times'][{product!r}][{station!r}]: not a valid law ({error})",
+                                    product=product, station=station, error=str(error)) from None
             low, high = LAW_MEAN_RANGE
             expect(math.isfinite(mean_s) and math.isfinite(sd_s)
                    and low <= mean_s / distribution_moments(law)[0] <= high,
-                   f"{where}: its mean is far outside any recalibration of the twin's law")
+                   "CALIBRATED['process_times'][{product!r}][{station!r}]: its mean is far outside any recalibration "
+                   "of the twin's law", product=product, station=station)
     stations = params["stations"]
     for name, station in reference["stations"].items():
         mine = stations.get(name) if isinstance(stations, dict) else None
-        expect(isinstance(mine, dict), f"CALIBRATED['stations'][{name!r}]: missing")
+        expect(isinstance(mine, dict), "CALIBRATED['stations'][{name!r}]: missing", name=name)
         expect(plaindata.is_finite_number(mine.get("buffer")) and 1 <= mine["buffer"] <= 1000,
-               f"CALIBRATED['stations'][{name!r}]['buffer'] must be 1 to 1000 places")
+               "CALIBRATED['stations'][{name!r}]['buffer'] must be 1 to 1000 places", name=name)
         expect(plaindata.is_finite_number(mine.get("scrap_rate") or 0.0) and 0 <= (mine.get("scrap_rate") or 0) < 0.5,
-               f"CALIBRATED['stations'][{name!r}]['scrap_rate'] must be a share below 0.5")
+               "CALIBRATED['stations'][{name!r}]['scrap_rate'] must be a share below 0.5", name=name)
         for key in ("mtbf_hours", "mttr_hours"):
             if station.get(key) is None:
                 continue
             value = mine.get(key)
             expect(not value or (plaindata.is_finite_number(value) and RELIABILITY_RANGE[0]
                                  <= value / station[key] <= RELIABILITY_RANGE[1]),
-                   f"CALIBRATED['stations'][{name!r}][{key!r}] is far outside any recalibration of the twin's")
+                   "CALIBRATED['stations'][{name!r}][{key!r}] is far outside any recalibration of the twin's",
+                   name=name, key=key)
     return params
 
 
@@ -245,9 +251,10 @@ def twin_fidelity(evidence: Evidence, variant: Variant) -> None:
            "times: recalibrate the significant gaps")
     for conwip, gap in kit.fidelity(params).items():
         expect(abs(gap) <= kit.FIDELITY_TOLERANCE,
-               f"with CONWIP {conwip}, the twin makes {gap:+.1%} good parts against the plant over the same weeks "
-               f"(allowed: {kit.FIDELITY_TOLERANCE:.0%}); recalibrate every significant process time, and keep each "
-               "law's family and spread (at a low CONWIP the variability of the CNC decides the output)")
+               "with CONWIP {conwip}, the twin makes {gap:+.1%} good parts against the plant over the same weeks "
+               "(allowed: {allowed:.0%}); recalibrate every significant process time, and keep each "
+               "law's family and spread (at a low CONWIP the variability of the CNC decides the output)",
+               conwip=conwip, gap=gap, allowed=kit.FIDELITY_TOLERANCE)
 
 
 @VERDICTS.cell("lab_twin_improve_action_plan_test")
@@ -256,10 +263,11 @@ def action_plan(evidence: Evidence, variant: Variant) -> None:
     plan = evidence["plan"]
     expect(isinstance(plan, pd.DataFrame) and len(plan) >= 3, "ACTION_PLAN: a DataFrame of at least 3 actions")
     missing = {"action", "gap", "objective", "owner", "deadline"} - set(plan.columns)
-    expect(not missing, f"ACTION_PLAN: missing column(s) {sorted(missing)}")
+    expect(not missing, "ACTION_PLAN: missing column(s) {columns}", columns=sorted(missing))
     for column in ("action", "objective", "owner"):
         empty = plan[column].astype(str).str.strip().isin(["", "nan", "None", "<NA>"])
-        expect(not empty.any(), f"ACTION_PLAN: action {int(empty.to_numpy().argmax())} has no {column}")
+        expect(not empty.any(), "ACTION_PLAN: action {index} has no {column}",
+               index=int(empty.to_numpy().argmax()), column=column)
     deadlines = pd.to_datetime(plan["deadline"].astype(str).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     expect(deadlines.notna().all(), "ACTION_PLAN: each deadline must be a date (YYYY-MM-DD)")
     truth = reference_gaps(variant.seed)
@@ -268,7 +276,8 @@ def action_plan(evidence: Evidence, variant: Variant) -> None:
     expect(significant <= covered, "ACTION_PLAN: a significant gap of GAPS has no action (column gap: "
            "'product/station')")
     stray = covered - {f"{product}/{station}" for product, station in truth.index} - {"model", "data", "process"}
-    expect(not stray, f"ACTION_PLAN: unknown gap(s) {sorted(stray)}: use 'product/station', or model/data/process")
+    expect(not stray, "ACTION_PLAN: unknown gap(s) {gaps}: use 'product/station', or model/data/process",
+           gaps=sorted(stray))
 
 
 # --- Part 2: monitoring ---------------------------------------------------------------------------------------
@@ -282,37 +291,40 @@ def monitoring(evidence: Evidence, variant: Variant) -> None:
     limits = reference_limits(values)
     expect(isinstance(plan, dict) and len(plan) >= 3, "MONITORING_PLAN: at least 3 parameters")
     missing = sorted(set(kit.MONITORED) - set(plan))
-    expect(not missing, f"MONITORING_PLAN: no entry for {missing}")
+    expect(not missing, "MONITORING_PLAN: no entry for {missing}", missing=missing)
     for name in kit.MONITORED:
         entry = plan[name]
-        expect(isinstance(entry, dict), f"MONITORING_PLAN[{name!r}] must be a dict")
+        expect(isinstance(entry, dict), "MONITORING_PLAN[{name!r}] must be a dict", name=name)
         for key in ("lcl", "cl", "ucl", "setpoint", "reaction"):
-            expect(key in entry, f"MONITORING_PLAN[{name!r}]: missing {key!r}")
-        expect(entry["setpoint"] in kit.SETPOINTS, f"MONITORING_PLAN[{name!r}]['setpoint'] must be one of "
-               f"{sorted(kit.SETPOINTS)}: the setpoint that acts on it")
+            expect(key in entry, "MONITORING_PLAN[{name!r}]: missing {key!r}", name=name, key=key)
+        expect(entry["setpoint"] in kit.SETPOINTS, "MONITORING_PLAN[{name!r}]['setpoint'] must be one of "
+               "{setpoints}: the setpoint that acts on it", name=name, setpoints=sorted(kit.SETPOINTS))
         expect(isinstance(entry["reaction"], str) and entry["reaction"].strip() != "",
-               f"MONITORING_PLAN[{name!r}]['reaction'] must say who reacts and how")
+               "MONITORING_PLAN[{name!r}]['reaction'] must say who reacts and how", name=name)
         for key in ("lcl", "cl", "ucl"):
             want = limits.loc[name, key]
             expect(plaindata.is_finite_number(entry[key]) and abs(entry[key] - want) <= 1e-3 * max(1.0, abs(want)),
-                   f"MONITORING_PLAN[{name!r}][{key!r}] is not the reference days' limit: individuals chart, sigma = "
-                   "mean moving range / 1.128, limits at 3 sigma, the lower one not below 0")
+                   "MONITORING_PLAN[{name!r}][{key!r}] is not the reference days' limit: individuals chart, sigma = "
+                   "mean moving range / 1.128, limits at 3 sigma, the lower one not below 0", name=name, key=key)
     expect(isinstance(log, pd.DataFrame), "MONITORING_LOG must be a DataFrame")
     need = {"hour_start_s", "parameter", "value", "out_of_control"}
-    expect(need <= set(log.columns), f"MONITORING_LOG: needs the columns {sorted(need)}")
+    expect(need <= set(log.columns), "MONITORING_LOG: needs the columns {columns}", columns=sorted(need))
     checked = values[values.index >= kit.REFERENCE_DAYS * kit.DAY_S]
     for name in kit.MONITORED:
         mine = log[log["parameter"] == name].drop_duplicates("hour_start_s").set_index("hour_start_s")
         expected = checked[name].dropna()
         expect(len(log[log["parameter"] == name]) == len(expected) and set(mine.index) == set(expected.index),
-               f"MONITORING_LOG: the checks of {name} are not one per working hour without a break from Wednesday on")
+               "MONITORING_LOG: the checks of {name} are not one per working hour without a break from Wednesday on",
+               name=name)
         wrong = [h for h in expected.index if not _close(_float(mine.loc[h, "value"]), expected[h])]
-        expect(not wrong, f"MONITORING_LOG: {name} at hour_start_s={wrong[0]:g} is not the log's value"
-               if wrong else "")
+        if wrong:
+            raise VerdictFailed("MONITORING_LOG: {name} at hour_start_s={hour:g} is not the log's value",
+                                name=name, hour=wrong[0])
         flags = (expected < limits.loc[name, "lcl"]) | (expected > limits.loc[name, "ucl"])
         mismatched = [h for h in expected.index if bool(mine.loc[h, "out_of_control"]) != bool(flags[h])]
-        expect(not mismatched, f"MONITORING_LOG: {name} at hour_start_s={mismatched[0]:g}: out_of_control is wrong "
-               "for this value and the plan's limits" if mismatched else "")
+        if mismatched:
+            raise VerdictFailed("MONITORING_LOG: {name} at hour_start_s={hour:g}: out_of_control is wrong for this "
+                                "value and the plan's limits", name=name, hour=mismatched[0])
 
 
 # --- Part 3: test plan, setpoints, application ------------------------------------------------------------------
@@ -321,11 +333,11 @@ def monitoring(evidence: Evidence, variant: Variant) -> None:
 def _recommended(value, name: str = "RECOMMENDED") -> dict:
     """`name`, if it sets each setpoint to one of the test plan's levels (the kit's check of a trial)."""
     expect(isinstance(value, dict) and all(plaindata.is_finite_number(v) for v in value.values()),
-           f"{name} must map exactly {sorted(kit.SWEEPS)} to numbers")
+           "{name} must map exactly {setpoints} to numbers", name=name, setpoints=sorted(kit.SWEEPS))
     try:
         return kit.checked_setpoints(value)
     except ValueError as error:
-        raise VerdictFailed(f"{name}: {error}") from None
+        raise VerdictFailed("{name}: {error}", name=name, error=str(error)) from None
 
 
 @VERDICTS.cell("lab_twin_improve_test_plan_test")
@@ -335,33 +347,40 @@ def test_plan(evidence: Evidence, variant: Variant) -> None:
     results, recommended = evidence["results"], _recommended(evidence["recommended"])
     need = {"parameter", "level", "replications", "mean_eur", "sd_eur", "ci_low_eur", "ci_high_eur"}
     expect(isinstance(results, pd.DataFrame) and need <= set(results.columns),
-           f"TEST_RESULTS must be a DataFrame with the columns {sorted(need)}")
+           "TEST_RESULTS must be a DataFrame with the columns {columns}", columns=sorted(need))
     for name, levels in kit.SWEEPS.items():
         rows = results[results["parameter"] == name]
         numbers = rows[sorted(need - {"parameter"})].apply(pd.to_numeric, errors="coerce")
         expect(len(rows) > 0 and bool(np.isfinite(numbers.to_numpy(dtype=float)).all()),
-               f"TEST_RESULTS: the rows of {name} must hold finite numbers")
+               "TEST_RESULTS: the rows of {name} must hold finite numbers", name=name)
         expect(sorted(round(float(v), 2) for v in rows["level"]) == sorted(round(float(v), 2) for v in levels),
-               f"TEST_RESULTS: the levels of {name} must be {levels}")
+               "TEST_RESULTS: the levels of {name} must be {levels}", name=name, levels=levels)
         replications = numbers["replications"]
         expect(bool((replications >= kit.MIN_REPLICATIONS).all()),
-               f"TEST_RESULTS: at least {kit.MIN_REPLICATIONS} replications per level ({name})")
+               "TEST_RESULTS: at least {minimum} replications per level ({name})",
+               minimum=kit.MIN_REPLICATIONS, name=name)
         half = stats.t.ppf(0.975, replications - 1) * numbers["sd_eur"] / np.sqrt(replications)
         expect(bool(np.allclose(numbers["ci_low_eur"], numbers["mean_eur"] - half, rtol=1e-6, atol=1e-3)
                     and np.allclose(numbers["ci_high_eur"], numbers["mean_eur"] + half, rtol=1e-6, atol=1e-3)),
-               f"TEST_RESULTS: the CI of {name} is not mean +/- t(0.975, n-1) x sd / sqrt(n)")
-        expect(bool((numbers["sd_eur"] > 0).all()), f"TEST_RESULTS: the replications of {name} are identical (sd "
-               "0): give each replication its own seed, the same for every level")
+               "TEST_RESULTS: the CI of {name} is not mean +/- t(0.975, n-1) x sd / sqrt(n)", name=name)
+        expect(bool((numbers["sd_eur"] > 0).all()), "TEST_RESULTS: the replications of {name} are identical (sd "
+               "0): give each replication its own seed, the same for every level", name=name)
         best = float(rows.loc[numbers["mean_eur"].idxmax(), "level"])
         expect(math.isclose(float(recommended[name]), best),
-               f"RECOMMENDED[{name!r}] is not the best level of your own test plan's sweep")
+               "RECOMMENDED[{name!r}] is not the best level of your own test plan's sweep", name=name)
 
 
 @VERDICTS.cell("lab_twin_improve_setpoints_test")
 def setpoints(evidence: Evidence, variant: Variant) -> None:
     """Each recommended setpoint is optimal on the true plant within REGRET_TOLERANCE_EUR, in the test plan's
     order and context (one factor at a time, from the setpoints chosen before it)."""
-    check_regret(_recommended(evidence["recommended"]), dict(kit.CURRENT_SETPOINTS), "today's line")
+    recommended = _recommended(evidence["recommended"])
+    for name, regret in regrets(recommended, dict(kit.CURRENT_SETPOINTS)):
+        expect(regret <= REGRET_TOLERANCE_EUR,
+               "today's line: {name} = {value}: on the plant this setpoint earns more than {tolerance:,.0f} EUR a week "
+               "less than the best level of its sweep: is the twin faithful at this range of settings (recalibrated, "
+               "right laws, the line as it will be)?",
+               name=name, value=recommended[name], tolerance=REGRET_TOLERANCE_EUR)
 
 
 @VERDICTS.cell("lab_twin_improve_project_test")
@@ -370,7 +389,12 @@ def project(evidence: Evidence, variant: Variant) -> None:
     plant with a second CNC within REGRET_TOLERANCE_EUR, one factor at a time from today's setpoints: the
     bottleneck moves, and with it the CONWIP cap and the CNC speed that pay."""
     recommended = _recommended(evidence["recommended"], "PROJECT_SETPOINTS")
-    check_regret(recommended, {**kit.CURRENT_SETPOINTS, **kit.PROJECT}, "with a second CNC")
+    for name, regret in regrets(recommended, {**kit.CURRENT_SETPOINTS, **kit.PROJECT}):
+        expect(regret <= REGRET_TOLERANCE_EUR,
+               "with a second CNC: {name} = {value}: on the plant this setpoint earns more than {tolerance:,.0f} EUR a "
+               "week less than the best level of its sweep: is the twin faithful at this range of settings "
+               "(recalibrated, right laws, the line as it will be)?",
+               name=name, value=recommended[name], tolerance=REGRET_TOLERANCE_EUR)
 
 
 @VERDICTS.cell("lab_twin_improve_applied_test")
@@ -380,9 +404,9 @@ def applied(evidence: Evidence, variant: Variant) -> None:
     replies, status = evidence["replies"], evidence["status"]
     expect(isinstance(replies, dict) and len(replies) >= len(kit.SWEEPS)
            and all(isinstance(reply, dict) for reply in replies.values()),
-           f"REPLIES: the plant's reply to each of your {len(kit.SWEEPS)} commands, by command id")
+           "REPLIES: the plant's reply to each of your {count} commands, by command id", count=len(kit.SWEEPS))
     refused = sorted(key for key, reply in replies.items() if reply.get("ok") is not True)
-    expect(not refused, f"the plant did not accept the command(s) {refused}")
+    expect(not refused, "the plant did not accept the command(s) {refused}", refused=refused)
     expect(isinstance(status, dict), "STATUS: the plant's last status, as a dict")
     speeds = status.get("speeds") or {}
     expect(status.get("conwip") == recommended["conwip"], "the plant's status does not show the recommended CONWIP")
@@ -412,17 +436,20 @@ def dashboards(evidence: Evidence, variant: Variant) -> None:
            "the dashboards were probed at moments other than the grader's: run the cell unchanged")
     for cut_s, seen in zip(cuts_s, shown, strict=True):
         truth = true_dashboard(variant.seed, cut_s, rate_per_h)
-        where = f"after the stream up to t={cut_s:.0f} s"
         expect(seen.get("operational") == truth["shift_output"],
-               f"{where}: the operational dashboard's good parts this shift are not the plant's")
+               "after the stream up to t={cut_s:.0f} s: the operational dashboard's good parts this shift are not the "
+               "plant's", cut_s=cut_s)
         lights = seen.get("lights") if isinstance(seen.get("lights"), dict) else {}
         for machine, state in truth["states"].items():
-            expect(state in lights.get(machine, ""), f"{where}: the light of {machine} does not show its state")
+            expect(state in lights.get(machine, ""),
+                   "after the stream up to t={cut_s:.0f} s: the light of {machine} does not show its state",
+                   cut_s=cut_s, machine=machine)
         bars = seen.get("tactical")
         expect(isinstance(bars, list) and all(plaindata.is_finite_number(v) for v in bars)
                and [round(v) for v in bars] == truth["shift_outputs"],
-               f"{where}: the tactical dashboard's bars are not the good parts of each shift so far")
+               "after the stream up to t={cut_s:.0f} s: the tactical dashboard's bars are not the good parts of each "
+               "shift so far", cut_s=cut_s)
         projection = seen.get("strategic")
         expect(plaindata.is_finite_number(projection) and abs(projection - truth["week_projection"]) <= 1.0,
-               f"{where}: the strategic dashboard's projection is not the parts made so far + the twin's rate x the "
-               "remaining working hours")
+               "after the stream up to t={cut_s:.0f} s: the strategic dashboard's projection is not the parts made so "
+               "far + the twin's rate x the remaining working hours", cut_s=cut_s)
