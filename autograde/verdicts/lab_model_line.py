@@ -233,41 +233,67 @@ def check_statistics(table: pd.DataFrame, replications: pd.DataFrame, observed: 
     """`table` has a row per KPI of `observed` with the plant's value (`observed`), and the mean (`model_mean`) and
     95 % Student-t interval (`ci_low`, `ci_high`) of that KPI's column in `replications`."""
     for name, target in observed.items():
-        expect(name in table.index, f"{what}: no row for KPI {name}")
+        expect(name in table.index, "{what}: no row for KPI {name}", what=what, name=name)
         row = table.loc[name]
-        expect(near_plant(row["observed"], target), f"{what}: observed {name} is not the plant's; {hint}")
+        expect(near_plant(row["observed"], target), "{what}: observed {name} is not the plant's; {hint}",
+               what=what, name=name, hint=hint)
         mean_right, interval_right = summarises(replications[name], row["model_mean"], row["ci_low"], row["ci_high"])
-        expect(mean_right, f"{what}: model_mean of {name} is not the mean of its replications")
-        expect(interval_right, f"{what}: the 95 % CI of {name} is not the Student-t interval of its replications "
-                               "(n-1 degrees of freedom, sample standard deviation)")
+        expect(mean_right, "{what}: model_mean of {name} is not the mean of its replications", what=what, name=name)
+        expect(interval_right, "{what}: the 95 % CI of {name} is not the Student-t interval of its replications "
+                               "(n-1 degrees of freedom, sample standard deviation)", what=what, name=name)
 
 
 def _number(value, where: str) -> float:
-    expect(plaindata.is_finite_number(value), f"{where}: must be a finite number, got {type(value).__name__}")
+    expect(plaindata.is_finite_number(value), "{where}: must be a finite number, got {kind}",
+           where=where, kind=type(value).__name__)
     return float(value)
 
 
 def dataframe(value, what: str) -> pd.DataFrame:
-    expect(isinstance(value, pd.DataFrame), f"{what} must be a pandas DataFrame")
+    expect(isinstance(value, pd.DataFrame), "{what} must be a pandas DataFrame", what=what)
     return value
 
 
-def _flat(kpis, what: str) -> pd.Series:
+def _observed_kpis(kpis) -> pd.Series:
+    """The learner's observed KPIs, checked numeric, flattened (their messages name them in words, whole)."""
     expect(isinstance(kpis, dict) and isinstance(kpis.get("utilisation"), dict),
-           f"{what} must be a dict with throughput_per_hour, mean_cycle_time_s, mean_wip and utilisation "
+           "observed KPIs must be a dict with throughput_per_hour, mean_cycle_time_s, mean_wip and utilisation "
            "(a dict station -> share of working time running)")
     for name in KPI_NAMES:
-        _number(kpis.get(name), f"{what}: {name}")
+        expect(plaindata.is_finite_number(kpis.get(name)), "observed KPIs: {name}: must be a finite number, got {kind}",
+               name=name, kind=type(kpis.get(name)).__name__)
     for station, value in kpis["utilisation"].items():
-        _number(value, f"{what}: utilisation of {station}")
+        expect(plaindata.is_finite_number(value),
+               "observed KPIs: utilisation of {station}: must be a finite number, got {kind}",
+               station=station, kind=type(value).__name__)
     return kpi_table(kpis)
 
 
-def numeric_columns(frame: pd.DataFrame, columns, what: str) -> None:
+def column_fault(frame: pd.DataFrame, columns) -> tuple[str | None, bool]:
+    """The first of `columns` that `frame` lacks or holds something else than finite numbers in, and whether it
+    lacks it; (None, False) when all are there and numeric. Its callers word the message (a literal template)."""
     for column in columns:
-        expect(column in frame.columns, f"{what}: missing column {column!r}")
+        if column not in frame.columns:
+            return column, True
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-        expect(np.isfinite(values).all(), f"{what}: column {column!r} must hold finite numbers")
+        if not np.isfinite(values).all():
+            return column, False
+    return None, False
+
+
+def numeric_columns(frame: pd.DataFrame, columns, what: str) -> None:
+    column, missing = column_fault(frame, columns)
+    expect(not missing, "{what}: missing column {column!r}", what=what, column=column)
+    expect(column is None, "{what}: column {column!r} must hold finite numbers", what=what, column=column)
+
+
+def _rerun_kpis(rerun: pd.DataFrame, names) -> None:
+    """The grader's rerun of the learner's run_model: complete, every KPI a finite number."""
+    expect(len(rerun) == MIN_REPLICATIONS, "rerun: record the grader's rerun of run_model, unchanged")
+    column, missing = column_fault(rerun, names)
+    expect(not missing, "run_model's KPIs on the grader's seeds: missing column {column!r}", column=column)
+    expect(column is None, "run_model's KPIs on the grader's seeds: column {column!r} must hold finite numbers",
+           column=column)
 
 
 # --- verdicts: the map and the resources ---------------------------------------------------------------------
@@ -282,8 +308,8 @@ def routing(evidence: Evidence, variant: Variant) -> None:
                                               "the events")
     for product, stations in truth.items():
         expect(isinstance(routings[product], list) and routings[product] == stations,
-               f"routings[{product!r}]: not the stations a {product} visits, in order; take each part's "
-               "part_started machines in time order and keep the sequence of complete parts")
+               "routings[{product!r}]: not the stations a {product} visits, in order; take each part's "
+               "part_started machines in time order and keep the sequence of complete parts", product=product)
 
 
 @VERDICTS.cell("model_line_flow_test")
@@ -291,17 +317,17 @@ def flow(evidence: Evidence, variant: Variant) -> None:
     """The parts of every move: release -> first station, station -> station, station -> scrap, -> shipped."""
     flow = dataframe(evidence["flow"], "flow")
     missing = {"from", "to", "parts"} - set(flow.columns)
-    expect(not missing, f"flow: missing column(s) {sorted(missing)}; expected from, to, parts")
+    expect(not missing, "flow: missing column(s) {missing}; expected from, to, parts", missing=sorted(missing))
     numeric_columns(flow, ["parts"], "flow")
     mine = flow.groupby(["from", "to"])["parts"].sum()
     expected = reference_flow(truth_log(variant.seed)).set_index(["from", "to"])["parts"]
     absent = sorted(set(expected.index) - set(mine.index))
-    expect(not absent, f"flow: moves missing: {absent[:5]} (release, scrap and shipped moves count too)")
+    expect(not absent, "flow: moves missing: {moves} (release, scrap and shipped moves count too)", moves=absent[:5])
     extra = sorted(set(mine.index) - set(expected.index))
-    expect(not extra, f"flow: moves the parts never make: {extra[:5]}")
+    expect(not extra, "flow: moves the parts never make: {moves}", moves=extra[:5])
     wrong = [move for move in expected.index if mine[move] != expected[move]]
-    expect(not wrong, f"flow: wrong part counts for the move(s) {wrong[:3]}; a move to a station counts when the "
-                      "part starts there")
+    expect(not wrong, "flow: wrong part counts for the move(s) {moves}; a move to a station counts when the "
+                      "part starts there", moves=wrong[:3])
 
 
 def _resources_table(evidence: Evidence, plant) -> pd.DataFrame:
@@ -320,12 +346,14 @@ def resources(evidence: Evidence, variant: Variant) -> None:
     for product in plant.products.values():
         steps = [step.station for step in product.routing]
         expect(all(position[a] < position[b] for a, b in itertools.pairwise(steps)),
-               f"resources: the stations are not in line order: a {product.name} visits {', '.join(steps)} in this "
-               "order (stations on parallel branches may come in either order)")
+               "resources: the stations are not in line order: a {product} visits {steps} in this "
+               "order (stations on parallel branches may come in either order)",
+               product=product.name, steps=", ".join(steps))
     expect("buffer_capacity" in table.columns, "resources: missing column 'buffer_capacity'")
     for name, station in plant.stations.items():
-        expect(table.loc[name, "buffer_capacity"] == station.input_buffer,
-               f"resources: buffer_capacity of {name} is wrong: read the buffer setpoints of the log")
+        capacity = table.loc[name, "buffer_capacity"]
+        expect(capacity == station.input_buffer,
+               "resources: buffer_capacity of {name} is wrong: read the buffer setpoints of the log", name=name)
     cap = evidence["conwip_cap"]
     expect(isinstance(cap, int) and cap == plant.release.wip_cap,
            "conwip_cap is wrong: read the conwip setpoint of the log (an int)")
@@ -339,7 +367,8 @@ def breakdown_stations(evidence: Evidence, variant: Variant) -> None:
     expect("has_breakdowns" in table.columns, "resources: missing column 'has_breakdowns'")
     for name, station in plant.stations.items():
         expect(bool(table.loc[name, "has_breakdowns"]) == (station.breakdowns is not None),
-               f"resources: has_breakdowns of {name} is wrong: check its downtime events (reason breakdown)")
+               "resources: has_breakdowns of {name} is wrong: check its downtime events (reason breakdown)",
+               name=name)
 
 
 # --- verdicts: the parameters ---------------------------------------------------------------------------------
@@ -357,24 +386,42 @@ def net_times(evidence: Evidence, variant: Variant) -> None:
     """The net process times (up time between start and finish) of every (product, station), as the log gives."""
     table = dataframe(evidence["net_times"], "net_times")
     missing = {"station", "product", "net_s"} - set(table.columns)
-    expect(not missing, f"net_times: missing column(s) {sorted(missing)}; expected station, product, net_s")
+    expect(not missing, "net_times: missing column(s) {missing}; expected station, product, net_s",
+           missing=sorted(missing))
     numeric_columns(table, ["net_s"], "net_times")
     mine = table.assign(net_s=pd.to_numeric(table["net_s"])).groupby(
         [table["product"].astype(str), table["station"].astype(str)])["net_s"].agg(["count", "mean", "std"])
     for (product, station), truth in reference_net_times(variant.seed).iterrows():
-        where = f"net_times of {product} at {station}"
-        expect((product, station) in mine.index, f"{where}: no rows")
+        expect((product, station) in mine.index, "net_times of {product} at {station}: no rows",
+               product=product, station=station)
         got = mine.loc[(product, station)]
-        expect(abs(got["count"] / truth["count"] - 1.0) <= NET_COUNT_TOLERANCE,
-               f"{where}: {'more' if got['count'] > truth['count'] else 'fewer'} rows than the parts the station "
-               "started and finished (one row per part_started with its part_finished, station by station)")
-        expect(abs(got["mean"] / truth["mean"] - 1.0) <= NET_MEAN_TOLERANCE,
-               f"{where}: the mean is {'above' if got['mean'] > truth['mean'] else 'below'} the log's net times; "
-               "count only the time the station was up (running, starved or blocked) between start and finish: "
-               "a breakdown or a planned stop during the operation is not processing")
-        expect(abs(got["std"] / truth["std"] - 1.0) <= NET_SD_TOLERANCE,
-               f"{where}: the spread is {'wider' if got['std'] > truth['std'] else 'narrower'} than the log's net "
-               "times; count only the station's up time between start and finish")
+        fits = abs(got["count"] / truth["count"] - 1.0) <= NET_COUNT_TOLERANCE
+        if got["count"] > truth["count"]:
+            expect(fits, "net_times of {product} at {station}: more rows than the parts the station started and "
+                         "finished (one row per part_started with its part_finished, station by station)",
+                   product=product, station=station)
+        else:
+            expect(fits, "net_times of {product} at {station}: fewer rows than the parts the station started and "
+                         "finished (one row per part_started with its part_finished, station by station)",
+                   product=product, station=station)
+        fits = abs(got["mean"] / truth["mean"] - 1.0) <= NET_MEAN_TOLERANCE
+        if got["mean"] > truth["mean"]:
+            expect(fits, "net_times of {product} at {station}: the mean is above the log's net times; count only the "
+                         "time the station was up (running, starved or blocked) between start and finish: a "
+                         "breakdown or a planned stop during the operation is not processing",
+                   product=product, station=station)
+        else:
+            expect(fits, "net_times of {product} at {station}: the mean is below the log's net times; count only the "
+                         "time the station was up (running, starved or blocked) between start and finish: a "
+                         "breakdown or a planned stop during the operation is not processing",
+                   product=product, station=station)
+        fits = abs(got["std"] / truth["std"] - 1.0) <= NET_SD_TOLERANCE
+        if got["std"] > truth["std"]:
+            expect(fits, "net_times of {product} at {station}: the spread is wider than the log's net times; count "
+                         "only the station's up time between start and finish", product=product, station=station)
+        else:
+            expect(fits, "net_times of {product} at {station}: the spread is narrower than the log's net times; count "
+                         "only the station's up time between start and finish", product=product, station=station)
 
 
 @VERDICTS.cell("model_line_process_fits_test")
@@ -385,31 +432,45 @@ def process_fits(evidence: Evidence, variant: Variant) -> None:
     plant = plant_variant(variant.seed)
     counts = reference_net_times(variant.seed)["count"]
     for product in plant.products.values():
-        expect(isinstance(process_times.get(product.name), dict), f"process_times: no entry for {product.name!r}")
+        expect(isinstance(process_times.get(product.name), dict), "process_times: no entry for {product!r}",
+               product=product.name)
         for step in product.routing:
             fitted = process_times[product.name].get(step.station)
             where = f"process_times[{product.name!r}][{step.station!r}]"
             expect(isinstance(fitted, dict) and "dist" in fitted,
-                   f"{where}: must be a plant-file distribution like {{'dist': 'normal', 'mean_s': 60, 'sd_s': 6}}")
+                   "{where}: must be a plant-file distribution like {{'dist': 'normal', 'mean_s': 60, 'sd_s': 6}}",
+                   where=where)
             truth = step.time
             expect(fitted["dist"] == truth.kind,
-                   f"{where}: {fitted['dist']!r} is not the family that fits these times best; compare the "
-                   "candidates' goodness of fit (e.g. Kolmogorov-Smirnov) on the net process times")
+                   "{where}: {dist!r} is not the family that fits these times best; compare the "
+                   "candidates' goodness of fit (e.g. Kolmogorov-Smirnov) on the net process times",
+                   where=where, dist=fitted["dist"])
             try:
                 mean_s, sd_s = (_number(value, where) for value in distribution_moments(fitted))
             except (KeyError, TypeError, ValueError):
-                raise VerdictFailed(f"{where}: missing or malformed parameters for a {fitted['dist']} law") from None
+                raise VerdictFailed("{where}: missing or malformed parameters for a {dist} law",
+                                    where=where, dist=fitted["dist"]) from None
             n = int(counts.get((product.name, step.station), 1))
             true_mean_s, true_sd_s = distribution_moments({"dist": truth.kind, **truth.params})
             mean_tolerance = max(0.02, 4.0 * true_sd_s / true_mean_s / math.sqrt(n))
-            expect(abs(mean_s / true_mean_s - 1.0) <= mean_tolerance,
-                   f"{where}: mean {mean_s:.1f} s is {'above' if mean_s > true_mean_s else 'below'} the plant's by "
-                   f"more than {mean_tolerance:.1%}; did you take out the time the station was down or stopped?")
+            fits = abs(mean_s / true_mean_s - 1.0) <= mean_tolerance
+            if mean_s > true_mean_s:
+                expect(fits, "{where}: mean {mean_s:.1f} s is above the plant's by more than {tolerance:.1%}; did you "
+                             "take out the time the station was down or stopped?",
+                       where=where, mean_s=mean_s, tolerance=mean_tolerance)
+            else:
+                expect(fits, "{where}: mean {mean_s:.1f} s is below the plant's by more than {tolerance:.1%}; did you "
+                             "take out the time the station was down or stopped?",
+                       where=where, mean_s=mean_s, tolerance=mean_tolerance)
             if true_sd_s > 0:
                 sd_tolerance = max(0.10, 4.0 / math.sqrt(2 * n))
-                expect(abs(sd_s / true_sd_s - 1.0) <= sd_tolerance,
-                       f"{where}: standard deviation {sd_s:.1f} s is {'above' if sd_s > true_sd_s else 'below'} "
-                       f"the plant's by more than {sd_tolerance:.0%}")
+                fits = abs(sd_s / true_sd_s - 1.0) <= sd_tolerance
+                if sd_s > true_sd_s:
+                    expect(fits, "{where}: standard deviation {sd_s:.1f} s is above the plant's by more than "
+                                 "{tolerance:.0%}", where=where, sd_s=sd_s, tolerance=sd_tolerance)
+                else:
+                    expect(fits, "{where}: standard deviation {sd_s:.1f} s is below the plant's by more than "
+                                 "{tolerance:.0%}", where=where, sd_s=sd_s, tolerance=sd_tolerance)
 
 
 def _stations(evidence: Evidence) -> dict:
@@ -419,17 +480,17 @@ def _stations(evidence: Evidence) -> dict:
     return stations
 
 
-def _estimate(value, targets: list[float | None], where: str, hint: str) -> None:
-    """`value` within ESTIMATE_TOLERANCE of one of `targets` (the defensible readings), or none/0 when there is
-    nothing to estimate."""
+def _estimate(value, targets: list[float | None], where: str) -> tuple[bool, bool]:
+    """Whether `value` is within ESTIMATE_TOLERANCE of one of `targets` (the defensible readings), and whether it
+    is above the nearest; it must be none/0 when there is nothing to estimate, else a positive number. The caller
+    says what to check when it is too high or too low (a literal message for each)."""
     if all(target is None or target == 0.0 for target in targets):
-        expect(not value, f"{where}: the log shows none at this station, so it must be None or 0")
-        return
-    expect(plaindata.is_finite_number(value) and value > 0, f"{where}: must be a positive number")
+        expect(not value, "{where}: the log shows none at this station, so it must be None or 0", where=where)
+        return True, False
+    expect(plaindata.is_finite_number(value) and value > 0, "{where}: must be a positive number", where=where)
     gaps = [value / target - 1.0 for target in targets if target]
     nearest = min(gaps, key=abs)
-    expect(abs(nearest) <= ESTIMATE_TOLERANCE,
-           f"{where} = {value:.4g} is {'too high' if nearest > 0 else 'too low'} for this log; {hint}")
+    return abs(nearest) <= ESTIMATE_TOLERANCE, nearest > 0
 
 
 @VERDICTS.cell("model_line_mtbf_test")
@@ -437,9 +498,15 @@ def mtbf(evidence: Evidence, variant: Variant) -> None:
     """Each station's MTBF: its up hours per breakdown."""
     stations = _stations(evidence)
     for station, expected in reference_reliability(truth_log(variant.seed)).items():
-        expect(station in stations, f"stations: no entry for {station!r}")
-        _estimate(stations[station].get("mtbf_hours"), [expected["mtbf_hours"]], f"stations[{station!r}]['mtbf_hours']",
-                  "MTBF counts the station's up time (running, starved, blocked) per breakdown, not calendar time")
+        expect(station in stations, "stations: no entry for {station!r}", station=station)
+        value, where = stations[station].get("mtbf_hours"), f"stations[{station!r}]['mtbf_hours']"
+        fits, above = _estimate(value, [expected["mtbf_hours"]], where)
+        if above:
+            expect(fits, "{where} = {value:.4g} is too high for this log; MTBF counts the station's up time (running, "
+                         "starved, blocked) per breakdown, not calendar time", where=where, value=value)
+        else:
+            expect(fits, "{where} = {value:.4g} is too low for this log; MTBF counts the station's up time (running, "
+                         "starved, blocked) per breakdown, not calendar time", where=where, value=value)
 
 
 @VERDICTS.cell("model_line_mttr_test")
@@ -449,11 +516,17 @@ def mttr(evidence: Evidence, variant: Variant) -> None:
     log = truth_log(variant.seed)
     working = reference_mttr_working(log)
     for station, expected in reference_reliability(log).items():
-        expect(station in stations, f"stations: no entry for {station!r}")
-        _estimate(stations[station].get("mttr_hours"), [expected["mttr_hours"], working[station]],
-                  f"stations[{station!r}]['mttr_hours']",
-                  "MTTR is the mean time from a breakdown's downtime_started to its downtime_ended, in hours, "
-                  "pairing the records of this station only (other stations' records come in between)")
+        expect(station in stations, "stations: no entry for {station!r}", station=station)
+        value, where = stations[station].get("mttr_hours"), f"stations[{station!r}]['mttr_hours']"
+        fits, above = _estimate(value, [expected["mttr_hours"], working[station]], where)
+        if above:
+            expect(fits, "{where} = {value:.4g} is too high for this log; MTTR is the mean time from a breakdown's "
+                         "downtime_started to its downtime_ended, in hours, pairing the records of this station only "
+                         "(other stations' records come in between)", where=where, value=value)
+        else:
+            expect(fits, "{where} = {value:.4g} is too low for this log; MTTR is the mean time from a breakdown's "
+                         "downtime_started to its downtime_ended, in hours, pairing the records of this station only "
+                         "(other stations' records come in between)", where=where, value=value)
 
 
 @VERDICTS.cell("model_line_scrap_mix_test")
@@ -462,14 +535,20 @@ def scrap_mix(evidence: Evidence, variant: Variant) -> None:
     stations = _stations(evidence)
     log = truth_log(variant.seed)
     for station, expected in reference_reliability(log).items():
-        expect(station in stations, f"stations: no entry for {station!r}")
-        _estimate(stations[station].get("scrap_rate"), [expected["scrap_rate"]], f"stations[{station!r}]['scrap_rate']",
-                  "scrap rate = parts scrapped at the station / parts it finished")
+        expect(station in stations, "stations: no entry for {station!r}", station=station)
+        value, where = stations[station].get("scrap_rate"), f"stations[{station!r}]['scrap_rate']"
+        fits, above = _estimate(value, [expected["scrap_rate"]], where)
+        if above:
+            expect(fits, "{where} = {value:.4g} is too high for this log; scrap rate = parts scrapped at the station / "
+                         "parts it finished", where=where, value=value)
+        else:
+            expect(fits, "{where} = {value:.4g} is too low for this log; scrap rate = parts scrapped at the station / "
+                         "parts it finished", where=where, value=value)
     mix, truth = evidence["mix"], reference_mix(log)
     expect(isinstance(mix, dict) and sorted(mix) == sorted(truth), "mix: one share per product of the log")
     for product, share in truth.items():
         expect(plaindata.is_finite_number(mix[product]) and abs(mix[product] - share) <= ESTIMATE_TOLERANCE * share,
-               f"mix[{product!r}]: not the share of the released parts")
+               "mix[{product!r}]: not the share of the released parts", product=product)
 
 
 # --- verdicts: the model, on the grader's probe line ----------------------------------------------------------
@@ -480,22 +559,27 @@ def _probe_runs(evidence: Evidence, variant: Variant, cases) -> tuple[dict, pd.D
     runs = dataframe(evidence["probe_runs"], "probe_runs")
     probe = probe_for(variant.seed)
     kpis = [*KPI_NAMES, *(f"utilisation_{name}" for name in probe["params"]["stations"])]
-    expect({"case", "seed", "repeat"} <= set(runs.columns), "probe_runs: record the table probe_model returns")
-    numeric_columns(runs, kpis, "run_model's KPIs (missing or not finite: every station's utilisation counts)")
+    missing = {"case", "seed", "repeat"} - set(runs.columns)
+    expect(not missing, "probe_runs: record the table probe_model returns")
+    column, missing = column_fault(runs, kpis)
+    expect(not missing, "run_model's KPIs (missing or not finite: every station's utilisation counts): missing column "
+                        "{column!r}", column=column)
+    expect(column is None, "run_model's KPIs (missing or not finite: every station's utilisation counts): column "
+                           "{column!r} must hold finite numbers", column=column)
     first = runs[~runs["repeat"].astype(bool)]
     for case in cases:
         mine = first[first["case"] == case]
         expect(sorted(mine["seed"].astype(int)) == sorted(probe["seeds"]),
-               f"probe_runs: the {case!r} case lacks runs; record the table probe_model returns")
+               "probe_runs: the {case!r} case lacks runs; record the table probe_model returns", case=case)
         seed = probe["seeds"][0]
         plants_own = kpi_table(run_model({**probe["params"], **probe["cases"][case]}, hours=probe["hours"], seed=seed))
         expect(not np.allclose(mine[mine["seed"] == seed][kpis].to_numpy(float), plants_own[kpis].to_numpy(float),
                                rtol=1e-9, atol=1e-12),
-               f"run_model gives, run for run, what the plant's own simulator gives ({case} case): the model must be "
-               "your own SimPy model of the line, not a call to factorylab's")
+               "run_model gives, run for run, what the plant's own simulator gives ({case} case): the model must be "
+               "your own SimPy model of the line, not a call to factorylab's", case=case)
         expect(mine["throughput_per_hour"].nunique() > 1 and mine["mean_cycle_time_s"].nunique() > 1,
-               f"run_model: different seeds gave identical results ({case} case); each replication must draw "
-               "its own random numbers from its seed")
+               "run_model: different seeds gave identical results ({case} case); each replication must draw "
+               "its own random numbers from its seed", case=case)
     return probe, runs, kpis
 
 
@@ -522,16 +606,29 @@ def _check_case(runs: pd.DataFrame, variant: Variant, probe: dict, case: str, kp
     for name in judged:
         values, expected = mine[name].to_numpy(float), reference[name].to_numpy(float)
         gap, allowed = _mean_gap(name, values, expected)
-        side = "too high" if values.mean() > expected.mean() else "too low"
-        if name == slowest:
-            hint = (f"the bottleneck ({probe['bottleneck']})'s utilisation is {side}: count only the time it "
-                    "processes (not waiting, blocked or down), over the simulated time")
+        fits, high, line = gap <= allowed, values.mean() > expected.mean(), CASE_WORDS[case]
+        if name == slowest and high:
+            expect(fits, "run_model, on the grader's line {line}: the bottleneck ({bottleneck})'s utilisation is too "
+                         "high: count only the time it processes (not waiting, blocked or down), over the simulated "
+                         "time", line=line, bottleneck=probe["bottleneck"])
+        elif name == slowest:
+            expect(fits, "run_model, on the grader's line {line}: the bottleneck ({bottleneck})'s utilisation is too "
+                         "low: count only the time it processes (not waiting, blocked or down), over the simulated "
+                         "time", line=line, bottleneck=probe["bottleneck"])
+        elif name == "mean_wip" and high:
+            expect(fits, "run_model, on the grader's line {line}: mean_wip is too high: measure the WIP as the "
+                         "time-average number of parts in the line, not the cap", line=line)
         elif name == "mean_wip":
-            hint = f"mean_wip is {side}: measure the WIP as the time-average number of parts in the line, not the cap"
+            expect(fits, "run_model, on the grader's line {line}: mean_wip is too low: measure the WIP as the "
+                         "time-average number of parts in the line, not the cap", line=line)
+        elif high:
+            expect(fits, "run_model, on the grader's line {line}: {name} is too high for the line's rules; check "
+                         "release, blocking, breakdowns interrupting operations, scrap, speed and the counting rules",
+                   line=line, name=name)
         else:
-            hint = (f"{name} is {side} for the line's rules; check release, blocking, breakdowns interrupting "
-                    "operations, scrap, speed and the counting rules")
-        expect(gap <= allowed, f"run_model, on the grader's line {CASE_WORDS[case]}: {hint}")
+            expect(fits, "run_model, on the grader's line {line}: {name} is too low for the line's rules; check "
+                         "release, blocking, breakdowns interrupting operations, scrap, speed and the counting rules",
+                   line=line, name=name)
 
 
 @VERDICTS.cell("model_line_model_test")
@@ -580,13 +677,16 @@ def setpoint(evidence: Evidence, variant: Variant) -> None:
     allowed = min(max(RESPONSE_TOLERANCE, PROBE_SIGMAS * math.hypot(mine_error, truth_error)),
                   PROBE_MAX_TOLERANCE * RESPONSE_TOLERANCE)
     expect(abs(mine) > RESPONSE_TOLERANCE or abs(truth) <= RESPONSE_TOLERANCE,
-           f"run_model does not respond to the bottleneck's speed setpoint: its throughput hardly changes when "
-           f"{probe['bottleneck']} runs faster; divide each process time drawn at a station by the station's "
-           "`speed` (params['stations'][name].get('speed', 1.0))")
-    expect(abs(mine - truth) <= allowed,
-           f"run_model responds {'too much' if mine > truth else 'too little'} to the bottleneck's speed setpoint "
-           "(throughput against the line as it is, same seeds); a station's process time is the drawn time "
-           "divided by its speed")
+           "run_model does not respond to the bottleneck's speed setpoint: its throughput hardly changes when "
+           "{bottleneck} runs faster; divide each process time drawn at a station by the station's "
+           "`speed` (params['stations'][name].get('speed', 1.0))", bottleneck=probe["bottleneck"])
+    fits = abs(mine - truth) <= allowed
+    if mine > truth:
+        expect(fits, "run_model responds too much to the bottleneck's speed setpoint (throughput against the line as "
+                     "it is, same seeds); a station's process time is the drawn time divided by its speed")
+    else:
+        expect(fits, "run_model responds too little to the bottleneck's speed setpoint (throughput against the line as "
+                     "it is, same seeds); a station's process time is the drawn time divided by its speed")
     _check_case(runs, variant, probe, changed, kpis)
 
 
@@ -597,12 +697,15 @@ def setpoint(evidence: Evidence, variant: Variant) -> None:
 def observed(evidence: Evidence, variant: Variant) -> None:
     """The plant's KPIs computed in working time, against the reference computation (0.5 %)."""
     truth = observed_truth(variant.seed)
-    mine = _flat(evidence["observed"], "observed KPIs")
+    mine = _observed_kpis(evidence["observed"])
     for name, target in truth.items():
-        expect(name in mine.index, f"observed KPIs: missing {name}")
-        expect(near_plant(mine[name], target),
-               f"observed KPIs: {name} is {'too high' if mine[name] > target else 'too low'}; use the working clock "
-               "work_s (planned production time), not calendar time")
+        expect(name in mine.index, "observed KPIs: missing {name}", name=name)
+        if mine[name] > target:
+            expect(near_plant(mine[name], target), "observed KPIs: {name} is too high; use the working clock work_s "
+                                                   "(planned production time), not calendar time", name=name)
+        else:
+            expect(near_plant(mine[name], target), "observed KPIs: {name} is too low; use the working clock work_s "
+                                                   "(planned production time), not calendar time", name=name)
 
 
 @VERDICTS.cell("model_line_validation_table_test")
@@ -615,20 +718,19 @@ def validation_table(evidence: Evidence, variant: Variant) -> None:
     rerun = dataframe(evidence["rerun"], "rerun")
     names = list(observed.index)
     expect(len(replications) >= MIN_REPLICATIONS,
-           f"replications: one row per replication, at least {MIN_REPLICATIONS}")
+           "replications: one row per replication, at least {count}", count=MIN_REPLICATIONS)
     numeric_columns(replications, names, "replications")
     numeric_columns(table, ["observed", "model_mean", "ci_low", "ci_high"], "validation")
     check_statistics(table, replications, observed, "validation", "take it from your observed KPIs")
     expect(replications["throughput_per_hour"].nunique() > 1,
            "replications: identical rows; each replication needs its own seed")
-    expect(len(rerun) == MIN_REPLICATIONS, "rerun: record the grader's rerun of run_model, unchanged")
-    numeric_columns(rerun, names, "run_model's KPIs on the grader's seeds")
+    _rerun_kpis(rerun, names)
     for name in ("throughput_per_hour", "mean_cycle_time_s"):
         mine, grader = replications[name].to_numpy(float), rerun[name].to_numpy(float)
         error = math.sqrt(mine.var(ddof=1) / len(mine) + grader.var(ddof=1) / len(grader))
         expect(abs(mine.mean() - grader.mean()) <= max(6.0 * error, 0.005 * abs(grader.mean())),
-               f"replications: their {name} does not agree with the same model rerun on other seeds; build the "
-               "table from run_model(params, hours=log.work_hours, seed=...) runs")
+               "replications: their {name} does not agree with the same model rerun on other seeds; build the "
+               "table from run_model(params, hours=log.work_hours, seed=...) runs", name=name)
 
 
 @VERDICTS.cell("model_line_validation_test")
@@ -639,15 +741,20 @@ def validation(evidence: Evidence, variant: Variant) -> None:
     observed = observed_truth(variant.seed)
     rerun = dataframe(evidence["rerun"], "rerun")
     names = list(observed.index)
-    expect(len(rerun) == MIN_REPLICATIONS, "rerun: record the grader's rerun of run_model, unchanged")
-    numeric_columns(rerun, names, "run_model's KPIs on the grader's seeds")
+    _rerun_kpis(rerun, names)
     expect(rerun["throughput_per_hour"].nunique() > 1,
            "run_model: different seeds gave identical results; each replication must draw its own random numbers")
     slowest = f"utilisation_{bottleneck_of(variant.seed)}"
     for name in [slowest, *(name for name in names if name not in (slowest, "mean_wip"))]:
         gap, tolerance = kpi_gap(name, rerun[name].mean(), observed[name])
-        what = f"the bottleneck's utilisation ({name})" if name == slowest else name
-        expect(gap <= tolerance,
-               f"validation: rerun on the grader's seeds, the model's {what} is off the plant's by more than the "
-               f"brief's tolerance ({tolerance:g}); check that parameter's fit, the breakdowns and the routing rules")
+        if name == slowest:
+            expect(gap <= tolerance,
+                   "validation: rerun on the grader's seeds, the model's the bottleneck's utilisation ({name}) is off "
+                   "the plant's by more than the brief's tolerance ({tolerance:g}); check that parameter's fit, the "
+                   "breakdowns and the routing rules", name=name, tolerance=tolerance)
+        else:
+            expect(gap <= tolerance,
+                   "validation: rerun on the grader's seeds, the model's {name} is off the plant's by more than the "
+                   "brief's tolerance ({tolerance:g}); check that parameter's fit, the breakdowns and the routing "
+                   "rules", name=name, tolerance=tolerance)
 
