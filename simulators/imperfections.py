@@ -12,7 +12,9 @@ label             what happens to the message                                   
                   ``oscillation_period_s`` (a hunting control loop; 0: none); sensor
                   clock error, sd ``jitter_s`` on the reported timestamp
 ``drift``         a slow calibration drift, ``drift_per_hour`` × span per hour since      per sensor,
-                  t=0, sign drawn per sensor; labels its otherwise clean samples          ``drift_sensor_fraction``
+                  t=0 up to ``drift_max_fraction`` × span (an aged sensor settles off     ``drift_sensor_fraction``
+                  its calibration), sign drawn per sensor; labels its otherwise clean
+                  samples
 ``spike``         value moved by ±``spike_min_fraction``–``spike_max_fraction`` of the   ``spike_rate``
                   span (20–50 %)
 ``out_of_range``  value 10–100 % of the span beyond the valid range, quality "bad"       ``out_of_range_rate``
@@ -75,6 +77,9 @@ class ImperfectionRates:
     jitter_s: float = 0.005  # sd of the sensor clock's error on every timestamp, seconds
     drift_sensor_fraction: float = 0.1  # probability that a sensor drifts
     drift_per_hour: float = 0.001  # drift of a drifting sensor, fraction of span per hour
+    # its largest offset, fraction of span: 3 %, past a usual calibration tolerance yet a working sensor (reached in
+    # 30 h at the default rate; without a bound a two-week run had sensors off by a third of their span)
+    drift_max_fraction: float = 0.03
     spike_min_fraction: float = 0.2  # a spike moves the value by this to spike_max_fraction of the span
     spike_max_fraction: float = 0.5
     spike_rate: float = 0.001
@@ -208,12 +213,13 @@ class Imperfections:
             info.index: [w for w in windows if w.machine == info.machine and info.name in w.sensors]
             for info in self.sensors
         }
-        self._drift_per_s = {}
+        self._drift_per_s, self._drift_max = {}, {}
         for info in self.sensors:
             rng = stream(seed, "imperfections", info.machine, info.name, "drift")
             drifts, sign = rng.random() < self.rates.drift_sensor_fraction, 1.0 if rng.random() < 0.5 else -1.0
             span = info.high - info.low
             self._drift_per_s[info.index] = sign * self.rates.drift_per_hour * span / 3600.0 if drifts else 0.0
+            self._drift_max[info.index] = self.rates.drift_max_fraction * span
         self._blocks: dict[int, dict[int, tuple]] = {info.index: {} for info in self.sensors}
         self._episode: dict[int, tuple[int, float, float]] = {}  # sensor -> (defect code, end_s, stuck value)
         self._fault_value: dict[tuple[int, str], float] = {}  # value a scenario-stuck sensor repeats
@@ -284,7 +290,8 @@ class Imperfections:
         rates, n = self.rates, len(t)
         span = info.high - info.low
         noise, jitter, u, a, b = self._draws(info, int(seq[0]), int(seq[-1]) + 1)
-        clean = true + self._noise(info, noise, t) + self._drift_per_s[info.index] * t
+        drift = np.clip(self._drift_per_s[info.index] * t, -self._drift_max[info.index], self._drift_max[info.index])
+        clean = true + self._noise(info, noise, t) + drift
         value = clean.copy()
         defect = np.full(n, DEFECT_CODE["drift" if self._drift_per_s[info.index] else "ok"], dtype=np.int8)
         episode, held_values = self._episodes(info, t, clean, u, a)

@@ -114,8 +114,8 @@ def test_stuck_sensors_repeat_one_value_exactly_and_gaps_send_nothing():
 
 
 def test_drifting_sensors_move_away_from_the_truth_linearly():
-    rates = ImperfectionRates(drift_sensor_fraction=1.0, drift_per_hour=0.01, stuck_rate=0.0, gap_rate=0.0,
-                              spike_rate=0.0, out_of_range_rate=0.0)
+    rates = ImperfectionRates(drift_sensor_fraction=1.0, drift_per_hour=0.01, drift_max_fraction=1.0, stuck_rate=0.0,
+                              gap_rate=0.0, spike_rate=0.0, out_of_range_rate=0.0)
     observed, truth = record(rates, hours=4.0)
     rows = keyed(observed, truth)
     error = (observed["value"] - truth["true_value"][rows]) / SPAN[observed["sensor"]]
@@ -126,6 +126,22 @@ def test_drifting_sensors_move_away_from_the_truth_linearly():
         slope, intercept = np.polyfit(t_h[mine], error[mine], 1)
         assert abs(abs(slope) - 0.01) < 0.0005 and abs(intercept) < 0.001, INFOS[index]
     assert np.sum(truth["defect"] == DEFECT_CODE["drift"]) > 0.98 * len(truth["defect"])
+
+
+def test_a_drifting_sensor_settles_at_its_largest_offset():
+    """Calibration drift is bounded: after drift_max_fraction / drift_per_hour hours the offset stays there (an
+    aged sensor off its calibration, not one running away for as long as the plant runs)."""
+    rates = ImperfectionRates(drift_sensor_fraction=1.0, drift_per_hour=0.02, drift_max_fraction=0.03, stuck_rate=0.0,
+                              gap_rate=0.0, spike_rate=0.0, out_of_range_rate=0.0)
+    observed, truth = record(rates, hours=4.0)
+    rows = keyed(observed, truth)
+    error = (observed["value"] - truth["true_value"][rows]) / SPAN[observed["sensor"]]
+    t_h = truth["t_s"][rows] / 3600.0
+    for index in range(len(INFOS)):
+        early, settled = (observed["sensor"] == index) & (t_h < 1.0), (observed["sensor"] == index) & (t_h > 2.0)
+        assert abs(abs(np.polyfit(t_h[early], error[early], 1)[0]) - 0.02) < 0.002, INFOS[index]
+        assert abs(abs(np.mean(error[settled])) - 0.03) < 0.001, INFOS[index]
+        assert abs(np.polyfit(t_h[settled], error[settled], 1)[0]) < 0.001, INFOS[index]
 
 
 def test_results_do_not_depend_on_how_the_run_is_cut_into_windows():
