@@ -319,7 +319,9 @@ _COLUMNS = {
                 "repair_end (reason: the fault's kind)"),
                ("line_effect", "", "the same consequences on the line, in words")],
     "sensors": [("topic, site, area, line, machine, sensor", "", "where the sensor is"),
-                ("kind, unit, low, high, period_s", "", "what it measures, valid range, sampling period (s)")],
+                ("kind, unit, low, high, period_s, resolution", "",
+                 "what it measures, valid range, sampling period (s), the step its values are reported in (0: not "
+                 "rounded)")],
 }
 
 

@@ -118,7 +118,7 @@ class RunningPlant:
 
 
 def start_plant(*, scenario: str = "normal", seed: int | None = None, speed: float = 60.0, opcua=False,
-                sparkplug=False, clock: str = "sim") -> LivePlant | RunningPlant:
+                sparkplug=False, clock: str = "sim", plant: str = "default") -> LivePlant | RunningPlant:
     """The live plant to connect to: `.broker_url`, `.prefix` (its topic root) and `.stop()`.
 
     Under `factorylab lab` (`FACTORYLAB_BROKER` set) that is the plant already streaming there; starting a
@@ -127,20 +127,21 @@ def start_plant(*, scenario: str = "normal", seed: int | None = None, speed: flo
 
     `opcua=True` also serves it over OPC UA on a free port (`.opcua.endpoint`, ``opc.tcp://127.0.0.1:…``; an
     `opcua_server.OpcUaConfig` chooses port, accounts, security); `sparkplug=True` also publishes it as a
-    Sparkplug B edge node (`.sparkplug.topic("NBIRTH")`…); `clock="wall"` stamps messages with the time now.
-    These need a plant of this notebook's own, so with any of them a plant starts here even under `factorylab
-    lab`, on its own embedded broker.
+    Sparkplug B edge node (`.sparkplug.topic("NBIRTH")`…); `clock="wall"` stamps messages with the time now;
+    `plant="realistic"` runs another bundled plant file (or a plant file's path) than the default line, the one
+    `factorylab lab` streams. These need a plant of this notebook's own, so with any of them a plant starts here
+    even under `factorylab lab`, on its own embedded broker.
     """
-    plant = load_plant()
-    own_interfaces = bool(opcua) or bool(sparkplug) or clock != "sim"
-    if os.environ.get(BROKER_ENV) and not own_interfaces:
-        location = plant.location
+    line = load_plant(None if plant == "default" else plant)
+    own_plant = bool(opcua) or bool(sparkplug) or clock != "sim" or plant != "default"
+    if os.environ.get(BROKER_ENV) and not own_plant:
+        location = line.location
         return RunningPlant(os.environ[BROKER_ENV], line_topic(location.site, location.area, location.line))
     if opcua is True:
         from simulators.opcua_server import OpcUaConfig
 
         opcua = OpcUaConfig(port=0)
-    live = LivePlant(plant=plant, scenario=load_scenario(scenario, plant),
+    live = LivePlant(plant=line, scenario=load_scenario(scenario, line),
                      seed=learner_seed() if seed is None else seed, speed=speed, opcua=opcua or None,
                      sparkplug=sparkplug or None, clock=clock)
     return live.start()

@@ -186,6 +186,7 @@ def sensor_metadata(plant) -> list[dict]:
             "low": info.low,
             "high": info.high,
             "period_s": info.period_s,
+            "resolution": info.resolution,  # values are multiples of it (0: not rounded), as the historian stores
         }
         for info in plant_sensors(plant)
     ]

@@ -9,7 +9,7 @@ topic                                                  retained  QoS  payload
 ``…/<line>/<machine>/<sensor>``                        no        0    one reading: timestamp, value, unit, quality,
                                                                       seq
 ``…/<line>/<machine>/<sensor>/_meta``                  yes       1    where and what the sensor is: kind, unit,
-                                                                      range, period, location, its topic
+                                                                      range, period, resolution, location, its topic
 ``…/<line>/<machine>/_state``                          yes       1    the machine's current state and reason
 ``…/<line>/_events``                                   no        1    MES production events, one per message
 ``…/<line>/_setpoints``                                no        1    a setpoint took a new value

@@ -7,6 +7,7 @@ from mqtt_fixtures import wait_until
 
 from simulators import learner, topics
 from simulators.errors import SimulatorError
+from simulators.plantfile import load_plant
 from simulators.transport import MqttClient
 
 
@@ -51,6 +52,21 @@ def test_start_plant_starts_a_plant_on_an_embedded_broker_when_none_is_given(mon
         live.stop()
     assert statuses[0]["status"] == "running"
     assert not live.running
+
+
+def test_start_plant_runs_another_bundled_plant_of_its_own_even_under_factorylab_lab(monkeypatch):
+    monkeypatch.setenv(learner.BROKER_ENV, "mqtt://127.0.0.1:1")  # factorylab lab's plant is the default line
+    live = learner.start_plant(plant="realistic", speed=60)
+    try:
+        assert isinstance(live, learner.LivePlant) and live.broker_url != "mqtt://127.0.0.1:1"
+        periods = []
+        with MqttClient(live.broker_url) as client:
+            client.subscribe(f"{live.prefix}/+/+/_meta", lambda m: periods.append(json.loads(m.payload)))
+            wait_until(lambda: periods, what="a sensor's retained metadata")
+    finally:
+        live.stop()
+    assert load_plant("realistic").name != load_plant().name
+    assert any(meta.get("period_s", 1) != 1 for meta in periods), periods[:3]
 
 
 def test_start_plant_joins_the_plant_factorylab_lab_runs_instead_of_starting_another(monkeypatch):

@@ -200,7 +200,7 @@ def test_windows_must_be_contiguous():
         sensors.window(20.0, 30.0, [], [])
 
 
-def test_metadata_gives_each_sensor_its_location_unit_range_and_period():
+def test_metadata_gives_each_sensor_its_location_unit_range_period_and_resolution():
     meta = sensor_metadata(PLANT)
     assert len(meta) == sum(len(s.sensors) for s in PLANT.stations.values())
     loc = PLANT.location
@@ -209,7 +209,10 @@ def test_metadata_gives_each_sensor_its_location_unit_range_and_period():
         "topic": f"factorylab/{loc.site}/{loc.area}/{loc.line}/saw/{saw_power.name}", "site": loc.site,
         "area": loc.area, "line": loc.line, "machine": "saw", "sensor": saw_power.name, "kind": saw_power.kind,
         "unit": saw_power.unit, "low": saw_power.low, "high": saw_power.high, "period_s": PLANT.sensor_period_s,
+        "resolution": 0.0,
     }
+    realistic = {(m["machine"], m["sensor"]): m["resolution"] for m in sensor_metadata(load_plant("realistic"))}
+    assert realistic[("saw", "power")] == 0.01 and realistic[("saw", "temperature")] == 0.1
 
 
 def plant_with_saw_power(**changes):
