@@ -295,7 +295,7 @@ def test_fmea_rankings_must_rank_by_rpn_break_ties_and_flag_grave_failures(solut
     with pytest.raises(VerdictFailed, match="action_required is wrong"):
         judge("fmea_test", **dict(evidence, ranking0=rpn_only["fmea_ranking"](INPUTS["fmea0"])))
     no_erp = rank(solution["ARCHITECTURE_FMEA"].query("component != 'erp'"))
-    with pytest.raises(VerdictFailed, match="rates no failure of a erp"):
+    with pytest.raises(VerdictFailed, match="rates no failure of a component of kind erp"):
         judge("fmea_test", **dict(evidence, fmea=no_erp))
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from autograde.variants import Variant, add_dataset, observed_tables, truth_tables
-from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect, phrase
 from labkit import plaindata
 from labkit.lab1_prepare_data import (
     ARCHIVE_COLUMNS,
@@ -91,6 +91,13 @@ ISO_UTC_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 ARCHIVE_REFERENCES = frozenset({("sensors", "machine", "machine"), ("sensors", "sensor", "sensor")})
 PAYLOAD_FIELDS = frozenset({"timestamp", "value", "unit"})
 REPORT_FIELDS = frozenset({"added", "deleted", "integrity"})
+# The feedback's names of the archive's update steps: labkit's ARCHIVE_STEPS (the probe's order), marked here for
+# translation since labkit never imports autograde. The same words in the same order, or this module does not load.
+ARCHIVE_STEP_NAMES = (phrase("the first load"), phrase("the second, overlapping load"),
+                      phrase("loading the same readings again"),
+                      phrase("reloading the first load's readings (older history)"))
+if ARCHIVE_STEP_NAMES != ARCHIVE_STEPS:
+    raise ImportError("ARCHIVE_STEP_NAMES must be labkit.lab1_prepare_data.ARCHIVE_STEPS, marked with phrase()")
 
 
 # --- the grader's side of the variant -------------------------------------------------------------------------
@@ -296,7 +303,7 @@ def select(evidence: Evidence, variant: Variant) -> None:
     other = selected[~_of(selected, targets)]
     expect(other.empty, "select_targets keeps {count} rows of signals it was not asked for, e.g. {examples}",
                         count=len(other), examples=_examples(other))
-    stamps = _utc(selected["timestamp"], "select_targets: timestamp")
+    stamps = _utc(selected["timestamp"], "select_targets", "timestamp")
     early, late = selected[stamps < start], selected[stamps >= end]
     expect(early.empty, "select_targets keeps {count} rows stamped before the period's start, e.g. {examples}",
                         count=len(early), examples=_examples(early, "timestamp"))
@@ -324,7 +331,7 @@ def clean(evidence: Evidence, variant: Variant) -> None:
     """`clean_readings` on the grader's gateway selection (three signals of the learner's variant, a whole shift
     as received, with `seq`): one row per sample, in sample order, values as reported, evident defects removed and
     good samples kept, by the labels of the variant's ground truth."""
-    name = "clean_readings (gateway recording)"
+    name = phrase("clean_readings (gateway recording)")
     chosen = _table(evidence["clean"], CLEAN_COLUMNS, name)
     chosen["seq"] = pd.to_numeric(chosen["seq"], errors="coerce")
     sources = given(variant.seed, "clean_sources")
@@ -358,9 +365,9 @@ def clean_export(evidence: Evidence, variant: Variant) -> None:
     `seq`, its clock stepping back once): one row per sample, time stamps with the clock step undone, in sample
     order, values as reported, samples that share a time stamp after the step kept apart, evident defects removed
     and good samples kept."""
-    name = "clean_readings (historian export)"
+    name = phrase("clean_readings (historian export)")
     chosen = _table(evidence["clean"], EXPORT_COLUMNS, name)
-    chosen["timestamp"] = _utc(chosen["timestamp"], f"{name}: timestamp")
+    chosen["timestamp"] = _utc(chosen["timestamp"], name, "timestamp")
     sources = given(variant.seed, "export_sources")
     _only_inputs_signals(chosen, sources, name)
     _within_ranges(chosen, name)
@@ -545,7 +552,7 @@ def resample(evidence: Evidence, variant: Variant) -> None:
     readings the sensor takes in an interval (its `period_s`) arrived."""
     name = "resample_means"
     chosen = _table(evidence["means"], MEAN_COLUMNS, name)
-    chosen["bin_start"] = _utc(chosen["bin_start"], f"{name}: bin_start")
+    chosen["bin_start"] = _utc(chosen["bin_start"], name, "bin_start")
     expected = expected_means(variant.seed)
     bin_s = float(given(variant.seed, "resample_bin_s"))
     repeated = chosen[chosen.duplicated([*SIGNAL, "bin_start"], keep=False)]
@@ -716,7 +723,7 @@ def archive_content(evidence: Evidence, variant: Variant) -> None:
     expect(evidence["integrity"] == ["ok"], "PRAGMA integrity_check does not answer ok on the archive")
     expect(evidence["foreign_key_violations"] == 0,
            "some readings have no row in sensors (PRAGMA foreign_key_check): archive the sensors first")
-    sensors = _table(evidence["sensors_rows"], SOURCE_COLUMNS, "the table sensors")
+    sensors = _table(evidence["sensors_rows"], SOURCE_COLUMNS, phrase("the table sensors"))
     sources = given(seed, "archive_sources")
     pairs = list(zip(sensors["machine"], sensors["sensor"], strict=True))
     expect(sorted(pairs) == sorted(zip(sources["machine"], sources["sensor"], strict=True)),
@@ -730,7 +737,7 @@ def archive_content(evidence: Evidence, variant: Variant) -> None:
         expect(np.allclose(merged[field], archived), "sensors.{field} is not what `sources` gives for every signal",
                                                      field=field)
 
-    rows = _table(evidence["readings_rows"], ("machine", "sensor", "ts_utc", "value"), "the table readings")
+    rows = _table(evidence["readings_rows"], ("machine", "sensor", "ts_utc", "value"), phrase("the table readings"))
     readings = given(seed, "archive_readings")
     repeated = rows[rows.duplicated(ARCHIVE_KEY, keep=False)]
     expect(repeated.empty, "the archive holds {count} readings twice, e.g. {examples}: an update must skip the "
@@ -788,7 +795,7 @@ def archive_updates(evidence: Evidence, variant: Variant) -> None:
     the retention deletes at once (a reload changes nothing), and a truthful report after each."""
     steps = evidence["steps"]
     expect(isinstance(steps, list) and len(steps) == len(ARCHIVE_STEPS), "the archive's updates could not be read")
-    for step, what in zip(steps, ARCHIVE_STEPS, strict=True):
+    for step, what in zip(steps, ARCHIVE_STEP_NAMES, strict=True):
         report = step["report"]
         expect(isinstance(report, dict) and set(report) >= REPORT_FIELDS,
                "archive_readings must return a dict with 'added', 'deleted' and 'integrity'; {what} returned {report}",
@@ -826,7 +833,7 @@ def archive_updates(evidence: Evidence, variant: Variant) -> None:
     expect(step["report"]["added"] == 0 and step["report"]["deleted"] == 0 and step["rows"] == second[0]["rows"],
            "reloading older readings (already past the retention) must change nothing and report 0 added and 0 "
            "deleted: never archive a reading that the same update's retention deletes")
-    kept = _table(evidence["kept"], ARCHIVE_KEY, "the archive after the updates")
+    kept = _table(evidence["kept"], ARCHIVE_KEY, phrase("the archive after the updates"))
     stamps = pd.to_datetime(kept["ts_utc"].astype(str), utc=True, format="ISO8601", errors="coerce")
     kept_keys = set(zip(kept["machine"], kept["sensor"], stamps, strict=True))
     final = expected[-1]
@@ -869,11 +876,13 @@ def _of(frame: pd.DataFrame, targets) -> pd.Series:
     return wanted
 
 
-def _utc(values: pd.Series, name: str) -> pd.Series:
+def _utc(values: pd.Series, name: str, column: str) -> pd.Series:
+    """`values`, the `column` of `name`'s result, as UTC timestamps, or a VerdictFailed saying they are not."""
     try:
         stamps = pd.to_datetime(values, utc=True)
     except (TypeError, ValueError):
-        raise VerdictFailed("{name} must hold timestamps (timezone-aware, UTC)", name=name) from None
+        raise VerdictFailed("{name}: {column} must hold timestamps (timezone-aware, UTC)",
+                            name=name, column=column) from None
     return stamps
 
 
@@ -888,4 +897,4 @@ def _examples(rows: pd.DataFrame, column: str = "seq", n: int = 3) -> str:
     """A few of the learner's rows named by signal and `column`, for a message."""
     shown = [f"{m}/{s} {column}={v}" for m, s, v in
              zip(rows["machine"].head(n), rows["sensor"].head(n), rows[column].head(n), strict=True)]
-    return ", ".join(shown) if shown else "(none)"
+    return ", ".join(shown) if shown else phrase("(none)")

@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.io
 
 from autograde.variants import Variant, add_dataset, observed_tables, practice_variant
-from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect, phrase
 from labkit import lab2_dashboard as kit
 from labkit import plaindata
 from simulators import topics
@@ -34,11 +34,11 @@ REPRESENTATIONS = {
     "latest_values": "table",
 }
 WHY = {
-    "machine_states": "the team leader reads each machine's state at a glance from across the aisle",
-    "cnc_vibration": "one current value read against its range and an alarm limit",
-    "cnc_spindle_temperature": "how a value has evolved over the last minutes",
-    "power_by_machine": "the same quantity compared between machines",
-    "latest_values": "several exact values with their unit and time, to read and note down",
+    "machine_states": phrase("the team leader reads each machine's state at a glance from across the aisle"),
+    "cnc_vibration": phrase("one current value read against its range and an alarm limit"),
+    "cnc_spindle_temperature": phrase("how a value has evolved over the last minutes"),
+    "power_by_machine": phrase("the same quantity compared between machines"),
+    "latest_values": phrase("several exact values with their unit and time, to read and note down"),
 }
 FIGURE_TYPES = {"cnc_vibration": "indicator", "cnc_spindle_temperature": "scatter",
                 "power_by_machine": "bar", "latest_values": "table"}
@@ -151,12 +151,13 @@ def representations(evidence: Evidence, variant: Variant) -> None:
         expect(kind in kit.KINDS, "REPRESENTATIONS[{indicator!r}]: {kind!r} is not one of {kinds}",
                indicator=indicator, kind=str(kind)[:40], kinds=kit.KINDS)
     wrong = [name for name in REPRESENTATIONS if given[name] != REPRESENTATIONS[name]]
-    if len(wrong) == 1:
-        (name,) = wrong
-        raise VerdictFailed("{name}: {kind!r} does not fit; reread the brief: the need is {need}",
-                            name=name, kind=given[name], need=WHY[name])
-    expect(not wrong, "{mismatches}", mismatches="; ".join(
-        f"{name}: {given[name]!r} does not fit; reread the brief: the need is {WHY[name]}" for name in wrong))
+    failures = [VerdictFailed("{name}: {kind!r} does not fit; reread the brief: the need is {need}",
+                              name=name, kind=given[name], need=WHY[name]) for name in wrong]
+    if failures:  # every misfit named, in the brief's order: "first; second; ...", each translated on its own
+        failed = failures[-1]
+        for earlier in reversed(failures[:-1]):
+            failed = VerdictFailed("{failure}; {others}", failure=earlier, others=failed)
+        raise failed
 
 
 @VERDICTS.cell("lab2_dashboard_signals_test")

@@ -29,7 +29,7 @@ from paho.mqtt.client import topic_matches_sub
 
 from autograde.sqlite_sandbox import SQLiteSandboxError, run_sql
 from autograde.variants import Variant
-from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect, phrase
 from labkit import lab_architecture as kit
 from labkit import plaindata
 from simulators.plantfile import load_plant
@@ -59,6 +59,7 @@ def _close(value, reference: float, relative: float = RELATIVE) -> bool:
 
 
 def _frame(value, name: str, columns) -> pd.DataFrame:
+    """`value`, a DataFrame with `columns`; `name` is the artefact's name (code) or words marked phrase(...)."""
     expect(isinstance(value, pd.DataFrame), "{name}: a DataFrame with columns {columns}", name=name,
            columns=", ".join(columns))
     missing = [column for column in columns if column not in value.columns]
@@ -188,56 +189,64 @@ def _text(value) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def inventory_problems(inventory, topology: dict) -> list[str]:
-    """What the inventory lacks, for the line `topology` ({"prefix", "machines"}), against the brief."""
+def inventory_problems(inventory, topology: dict) -> list[VerdictFailed]:
+    """What the inventory lacks, for the line `topology` ({"prefix", "machines"}), against the brief: one failure per
+    problem, each a literal template, so that every sentence is translated whole (locale/README.md)."""
     if not isinstance(inventory, dict) or not isinstance(inventory.get("components"), list) \
             or not isinstance(inventory.get("flows"), list):
-        return ["an inventory is a dict with a list of 'components' and a list of 'flows'"]
+        return [VerdictFailed("an inventory is a dict with a list of 'components' and a list of 'flows'")]
     components, problems = {}, []
     for number, component in enumerate(inventory["components"]):
         if not isinstance(component, dict) or not _text(component.get("id")):
-            return [f"component {number}: a dict with an 'id'"]
+            return [VerdictFailed("component {number}: a dict with an 'id'", number=number)]
         name = component["id"]
         if name in components:
-            problems.append(f"component {name!r} is listed twice")
+            problems.append(VerdictFailed("component {name!r} is listed twice", name=name))
         components[name] = component
         if component.get("kind") not in kit.COMPONENT_KINDS:
-            problems.append(f"component {name!r}: kind must be one of {', '.join(kit.COMPONENT_KINDS)}")
+            problems.append(VerdictFailed("component {name!r}: kind must be one of {kinds}", name=name,
+                                          kinds=", ".join(kit.COMPONENT_KINDS)))
         level = component.get("level")
         if not (isinstance(level, int) and not isinstance(level, bool) and 0 <= level <= 4):
-            problems.append(f"component {name!r}: level must be its ISA-95 level, 0 to 4")
-        for need in ("hardware", "software"):
-            if not _text(component.get(need)):
-                problems.append(f"component {name!r}: say what {need} it needs ({need!r})")
+            problems.append(VerdictFailed("component {name!r}: level must be its ISA-95 level, 0 to 4", name=name))
+        if not _text(component.get("hardware")):
+            problems.append(VerdictFailed("component {name!r}: say what hardware it needs ('hardware')", name=name))
+        if not _text(component.get("software")):
+            problems.append(VerdictFailed("component {name!r}: say what software it needs ('software')", name=name))
     kinds = {kind: [c for c in components.values() if c.get("kind") == kind] for kind in kit.COMPONENT_KINDS}
     missing = [kind for kind in kit.REQUIRED_KINDS if not kinds[kind]]
     if missing:
-        problems.append(f"no component of kind {missing}: the brief's architecture has each")
+        problems.append(VerdictFailed("no component of kind {missing}: the brief's architecture has each",
+                                      missing=missing))
     plcs = {c.get("machine"): c for c in kinds["plc"]}
     for machine, sensors in topology["machines"].items():
         plc = plcs.get(machine)
         if plc is None:
-            problems.append(f"no PLC for machine {machine!r}: one plc component per machine, with its 'machine' "
-                            "and 'points'")
+            problems.append(VerdictFailed("no PLC for machine {machine!r}: one plc component per machine, with its "
+                                          "'machine' and 'points'", machine=machine))
         elif sorted(plc.get("points") or []) != sorted(sensors):
-            problems.append(f"the PLC of {machine!r} does not list exactly the machine's sensors in 'points'")
+            problems.append(VerdictFailed("the PLC of {machine!r} does not list exactly the machine's sensors in "
+                                          "'points'", machine=machine))
     unknown_machines = sorted(set(plcs) - set(topology["machines"]), key=str)
     if unknown_machines:
-        problems.append(f"PLCs of machines the line does not have: {unknown_machines}")
+        problems.append(VerdictFailed("PLCs of machines the line does not have: {machines}",
+                                      machines=unknown_machines))
     flows = []
     for number, flow in enumerate(inventory["flows"]):
         if not isinstance(flow, dict) or flow.get("source") not in components or flow.get("target") not in components:
-            problems.append(f"flow {number}: 'source' and 'target' must be ids of components")
+            problems.append(VerdictFailed("flow {number}: 'source' and 'target' must be ids of components",
+                                          number=number))
             continue
         if flow.get("protocol") not in kit.PROTOCOLS:
-            problems.append(f"flow {flow['source']} -> {flow['target']}: protocol must be one of "
-                            f"{', '.join(kit.PROTOCOLS)}")
+            problems.append(VerdictFailed("flow {source} -> {target}: protocol must be one of {protocols}",
+                                          source=flow["source"], target=flow["target"],
+                                          protocols=", ".join(kit.PROTOCOLS)))
             continue
         filters = flow.get("topics", [])
         if flow["protocol"] == "mqtt" and not (isinstance(filters, list) and filters
                                                and all(isinstance(f, str) and f for f in filters)):
-            problems.append(f"flow {flow['source']} -> {flow['target']}: an MQTT flow lists its topic filters "
-                            "in 'topics'")
+            problems.append(VerdictFailed("flow {source} -> {target}: an MQTT flow lists its topic filters in "
+                                          "'topics'", source=flow["source"], target=flow["target"]))
             continue
         flows.append(flow)
     if problems:
@@ -254,10 +263,13 @@ def inventory_problems(inventory, topology: dict) -> list[str]:
             for plc in kinds["plc"]:
                 ends = {"source": plc["id"]} if source_kind == "plc" else {"target": plc["id"]}
                 if not linked(source_kind, target_kind, protocol, **ends):
-                    problems.append(f"no {protocol} flow {source_kind} -> {target_kind} for {plc['id']!r} "
-                                    "(the brief's interfaces)")
+                    problems.append(VerdictFailed("no {protocol} flow {source_kind} -> {target_kind} for {plc!r} "
+                                                  "(the brief's interfaces)", protocol=protocol,
+                                                  source_kind=source_kind, target_kind=target_kind, plc=plc["id"]))
         elif not linked(source_kind, target_kind, protocol):
-            problems.append(f"no {protocol} flow from a {source_kind} to a {target_kind} (the brief's interfaces)")
+            problems.append(VerdictFailed("no {protocol} flow from a {source_kind} to a {target_kind} (the brief's "
+                                          "interfaces)", protocol=protocol, source_kind=source_kind,
+                                          target_kind=target_kind))
 
     def carried(topic, source_kind, target_kind) -> bool:
         return any(kind_of[f["source"]] == source_kind and kind_of[f["target"]] == target_kind
@@ -267,22 +279,34 @@ def inventory_problems(inventory, topology: dict) -> list[str]:
     for family, (publisher, readers) in ROUTES.items():
         for topic in topics[family]:
             if not carried(topic, publisher, "broker"):
-                problems.append(f"{topic} ({family}): no MQTT flow from the {publisher} to the broker carries it")
+                problems.append(VerdictFailed("{topic} ({family}): no MQTT flow from the {publisher} to the broker "
+                                              "carries it", topic=topic, family=family, publisher=publisher))
                 break
             lacking = [reader for reader in readers if not carried(topic, "broker", reader)]
             if lacking:
-                problems.append(f"{topic} ({family}): no MQTT flow from the broker to the {lacking[0]} carries it")
+                problems.append(VerdictFailed("{topic} ({family}): no MQTT flow from the broker to the {reader} "
+                                              "carries it", topic=topic, family=family, reader=lacking[0]))
                 break
     for topic in topics["commands"]:
         for flow in flows:
             if flow["protocol"] == "mqtt" and any(_matches(sub, topic) for sub in flow["topics"]):
                 if kind_of[flow["source"]] == "broker":
                     if kind_of[flow["target"]] not in COMMAND_READERS:
-                        problems.append(f"{topic}: commands reach {flow['target']!r}; only the gateway (and the "
-                                        "SCADA) may receive them")
+                        problems.append(VerdictFailed("{topic}: commands reach {target!r}; only the gateway (and the "
+                                                      "SCADA) may receive them", topic=topic, target=flow["target"]))
                 elif kind_of[flow["source"]] != "scada":
-                    problems.append(f"{topic}: {flow['source']!r} publishes commands; only the SCADA does")
+                    problems.append(VerdictFailed("{topic}: {source!r} publishes commands; only the SCADA does",
+                                                  topic=topic, source=flow["source"]))
     return problems
+
+
+def _joined(failures: list[VerdictFailed]) -> VerdictFailed:
+    """Several failures as one value, "; " between them. Each stays a failure of its own, so that the feedback
+    translates every one (a text joined here would stay English in every language)."""
+    joined = failures[-1]
+    for failure in reversed(failures[:-1]):
+        joined = VerdictFailed("{failure}; {more}", failure=failure, more=joined)
+    return joined
 
 
 def _matches(subscription: str, topic: str) -> bool:
@@ -305,8 +329,9 @@ def inventory(evidence: Evidence, variant: Variant) -> None:
     interfaces, and flows that carry each topic from its publisher to its readers."""
     for inventory_, topology in _inventories(evidence, variant):
         problems = inventory_problems(inventory_, topology)
-        expect(not problems, "inventory of {prefix}: {problems}", prefix=topology["prefix"],
-               problems="; ".join(problems[:3]))
+        if problems:
+            raise VerdictFailed("inventory of {prefix}: {problems}", prefix=topology["prefix"],
+                                problems=_joined(problems[:3]))
 
 
 EDGE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*-->\s*\|([^|]*)\|\s*([A-Za-z0-9_]+)")
@@ -343,7 +368,7 @@ def schema(evidence: Evidence, variant: Variant) -> None:
 def specification(evidence: Evidence, variant: Variant) -> None:
     """Every component of the plant's inventory is specified (characteristics, environment), and the broker, the
     historian and the gateway's link are specified at the sized need, with the headroom and within the budget."""
-    plan = _frame(evidence["specification"], "specification",
+    plan = _frame(evidence["specification"], phrase("specification"),
                   ("component", "characteristics", "environment", "capacity", "unit"))
     plant_inventory = evidence["plant_inventory"]
     expect(not inventory_problems(plant_inventory, plant_topology()), "the plant's inventory is incomplete (see "
@@ -526,13 +551,30 @@ def deployment(evidence: Evidence, variant: Variant) -> None:
 # --- A2.3: security, continuity, recovery ---------------------------------------------------------------------------
 
 
-def _describe(row) -> str:
-    verb = {"publish": "publish on", "read": "receive", "login": "log in", "wrong_password": "log in with a wrong "
-                                                                                              "password"}
-    what = verb[row["action"]] + (f" {row['topic']}" if row["topic"] else "")
-    if row["expected"]:
-        return f"{row['role']} {row['username']!r} cannot {what}: the brief allows it"
-    return f"{row['role']} {row['username']!r} can {what}: the brief forbids it"
+def _access_failure(row) -> VerdictFailed:
+    """The failure of one access check (kit.access_probes) whose outcome goes against the brief's matrix: one literal
+    template per action and outcome, so that each sentence is translated whole (locale/README.md). Publishing and
+    receiving name their topic; logging in has none."""
+    role, username, topic = row["role"], row["username"], row["topic"]
+    failures = {
+        ("publish", True): VerdictFailed("{role} {username!r} cannot publish on {topic}: the brief allows it",
+                                         role=role, username=username, topic=topic),
+        ("publish", False): VerdictFailed("{role} {username!r} can publish on {topic}: the brief forbids it",
+                                          role=role, username=username, topic=topic),
+        ("read", True): VerdictFailed("{role} {username!r} cannot receive {topic}: the brief allows it", role=role,
+                                      username=username, topic=topic),
+        ("read", False): VerdictFailed("{role} {username!r} can receive {topic}: the brief forbids it", role=role,
+                                       username=username, topic=topic),
+        ("login", True): VerdictFailed("{role} {username!r} cannot log in: the brief allows it", role=role,
+                                       username=username),
+        ("login", False): VerdictFailed("{role} {username!r} can log in: the brief forbids it", role=role,
+                                        username=username),
+        ("wrong_password", True): VerdictFailed("{role} {username!r} cannot log in with a wrong password: the brief "
+                                                "allows it", role=role, username=username),
+        ("wrong_password", False): VerdictFailed("{role} {username!r} can log in with a wrong password: the brief "
+                                                 "forbids it", role=role, username=username),
+    }
+    return failures[row["action"], bool(row["expected"])]
 
 
 @VERDICTS.cell("architecture_security_test")
@@ -551,10 +593,11 @@ def security(evidence: Evidence, variant: Variant) -> None:
     except kit.AccessTrialError as error:
         raise VerdictFailed("the broker trial could not use your files: {error}", error=error) from None
     wrong = results[results["expected"] != results["allowed"]]
-    # joined outside expect(…): Babel reads a `_` inside the call as a gettext call and would drop the message
-    failures = "; ".join(_describe(row) for _, row in wrong.head(4).iterrows())
-    expect(wrong.empty, "{count} of {total} access checks fail: {failures}", count=len(wrong), total=len(results),
-           failures=failures)
+    if not wrong.empty:
+        # listed outside the raise: Babel reads a `_` inside the call as a gettext call and would drop the message
+        failures = [_access_failure(row) for _, row in wrong.head(4).iterrows()]
+        raise VerdictFailed("{count} of {total} access checks fail: {failures}", count=len(wrong),
+                            total=len(results), failures=_joined(failures))
 
 
 CONTINUITY_KINDS = tuple(kit.MAX_OUTAGE_H)
@@ -564,7 +607,7 @@ CONTINUITY_KINDS = tuple(kit.MAX_OUTAGE_H)
 def continuity(evidence: Evidence, variant: Variant) -> None:
     """Every component the line's production depends on has a degraded mode, a detection, an owner among the
     brief's actors and a maximum outage within the production manager's."""
-    table = _frame(evidence["continuity"], "continuity",
+    table = _frame(evidence["continuity"], phrase("continuity"),
                    ("component", "failure", "degraded_mode", "detection", "owner", "max_outage_h"))
     plant_inventory = evidence["plant_inventory"]
     expect(isinstance(plant_inventory, dict) and isinstance(plant_inventory.get("components"), list),
@@ -661,9 +704,9 @@ def recovery_drill(evidence: Evidence, variant: Variant) -> None:
                                              "event stored after the recovery, plant seconds)"),
              "rto_s": VerdictFailed("recovery_report: rto_s is not what the archives show (from the disaster to the "
                                     "first event stored after the recovery, plant seconds)"),
-             "lost_events": VerdictFailed("recovery_report: lost_events is not what the archives show (the MES "
-                                          "export's events, up to the final archive's newest one, that it lacks, "
-                                          "plant seconds)")}
+             "lost_events": VerdictFailed("recovery_report: lost_events is not what the archives show (how many "
+                                          "of the MES export's events, up to the final archive's newest one, it "
+                                          "lacks)")}
     for name, value in measured.items():
         if not (name in report and plaindata.is_finite_number(report[name])
                 and abs(report[name] - value) <= 1e-3 * max(1.0, abs(value))):
@@ -743,8 +786,8 @@ def fmea(evidence: Evidence, variant: Variant) -> None:
     kind_of = {c.get("id"): c.get("kind") for c in evidence["plant_inventory"].get("components", [])}
     rated = {kind_of.get(component) for component in own["component"]}
     missing = [kind for kind in FMEA_KINDS if kind not in rated]
-    expect(not missing, "the architecture's FMEA rates no failure of a {kind}: every kind of component of the "
-                        "inventory fails somehow", kind=missing[0] if missing else "")
+    expect(not missing, "the architecture's FMEA rates no failure of a component of kind {kind}: every kind of "
+                        "component of the inventory fails somehow", kind=missing[0] if missing else "")
     for _, row in own[own["action_required"].astype(bool)].iterrows():
         expect(_text(row["action"]) and row["owner"] in kit.ACTORS,
                "the architecture's FMEA, {mode!r}: an action and an owner among the brief's actors", mode=row["mode"])
@@ -928,10 +971,11 @@ def bench_measures(evidence: Evidence, variant: Variant) -> dict[str, float]:
 def _book_problems(evidence: Evidence, variant: Variant, category_prefixes: tuple[str, ...]) -> None:
     """The database holds the book's requirements (PERF-02 at the sized peak), a run of each with the measure the
     bench shows and a verdict that follows the comparator, and a correction for each failed run."""
-    requirements = _frame(evidence.artefacts.get("requirements"), "table requirements",
+    requirements = _frame(evidence.artefacts.get("requirements"), phrase("table requirements"),
                           TABLE_COLUMNS["requirements"]).set_index("req_id")
-    runs = _frame(evidence.artefacts.get("test_runs"), "table test_runs", TABLE_COLUMNS["test_runs"])
-    corrections = _frame(evidence.artefacts.get("corrections"), "table corrections", TABLE_COLUMNS["corrections"])
+    runs = _frame(evidence.artefacts.get("test_runs"), phrase("table test_runs"), TABLE_COLUMNS["test_runs"])
+    corrections = _frame(evidence.artefacts.get("corrections"), phrase("table corrections"),
+                         TABLE_COLUMNS["corrections"])
     measures = bench_measures(evidence, variant)
     sized = case_sizing(variant, 0)
     peak = sized["peak_messages_per_s"] * _inputs(variant)["sizing0_policy"]["headroom"]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from autograde.variants import Variant
-from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect, phrase
 from labkit import lab_strategy as kit
 from labkit import plaindata
 
@@ -281,13 +281,15 @@ def _close(value, reference: float, tolerance: float = TOLERANCE) -> bool:
     return plaindata.is_finite_number(value) and abs(value - reference) <= tolerance * max(1.0, abs(reference))
 
 
-def _number(value, what: str) -> float:
+def _number(value, what: str | VerdictFailed) -> float:
     expect(plaindata.is_finite_number(value), "{what} must be a number", what=what)
     return float(value)
 
 
-def _records(value, what: str, columns) -> pd.DataFrame:
-    """A table recorded as a DataFrame or a list of row dicts, with these columns."""
+def _records(value, what: str | VerdictFailed, columns) -> pd.DataFrame:
+    """A table recorded as a DataFrame or a list of row dicts, with these columns. `what` names it in the messages
+    (as in `_number`, `_names`, `_date`): a variable's name, or words translated with the message, a phrase or a
+    label with values written as a VerdictFailed (`VerdictFailed("plan axis {axis}: start", axis=axis)`)."""
     if isinstance(value, list):
         expect(all(isinstance(row, dict) for row in value), "{what}: one dict per row", what=what)
         value = pd.DataFrame(value)
@@ -301,13 +303,13 @@ def _text(value) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _names(value, what: str) -> list[str]:
+def _names(value, what: str | VerdictFailed) -> list[str]:
     expect(isinstance(value, list) and all(isinstance(item, str) for item in value),
            "{what} must be a list of names (strings)", what=what)
     return value
 
 
-def _date(value, what: str) -> pd.Timestamp:
+def _date(value, what: str | VerdictFailed) -> pd.Timestamp:
     expect(isinstance(value, str) and DATE.fullmatch(value.strip()) is not None,
            "{what}: {value!r} is not a date written YYYY-MM-DD (or YYYY-MM, YYYY)", what=what, value=value)
     stamp = pd.to_datetime(value.strip(), errors="coerce")
@@ -321,8 +323,9 @@ def _date(value, what: str) -> pd.Timestamp:
 @VERDICTS.cell("strategy_iiot_metrics_test")
 def iiot_metrics(evidence: Evidence, variant: Variant) -> None:
     """Data availability, data quality and connectivity of the learner's site and of the grader's probe site."""
-    for where, site in (("your site", truth_site(variant.seed)), ("the grader's site", probe_site(variant.seed))):
-        got = evidence["site" if where == "your site" else "probe"]
+    for where, site, prefix in ((phrase("your site"), truth_site(variant.seed), "site"),
+                                (phrase("the grader's site"), probe_site(variant.seed), "probe")):
+        got = evidence[prefix]
         expect(isinstance(got, dict), "record the three values as a dict")
         iiot = site.iiot
         samples = float((iiot.hours * 3600.0 / iiot.sensors["period_s"]).sum())
@@ -350,8 +353,8 @@ def iiot_metrics(evidence: Evidence, variant: Variant) -> None:
 @VERDICTS.cell("strategy_mes_metrics_test")
 def mes_metrics(evidence: Evidence, variant: Variant) -> None:
     """OEE, reliability per station and traceability of the learner's site and of the grader's probe site."""
-    cases = (("your site", truth_site(variant.seed), kit.DOCUMENTED_CYCLE_S, "site"),
-             ("the grader's site", probe_site(variant.seed), probe_cycle(variant.seed), "probe"))
+    cases = ((phrase("your site"), truth_site(variant.seed), kit.DOCUMENTED_CYCLE_S, "site"),
+             (phrase("the grader's site"), probe_site(variant.seed), probe_cycle(variant.seed), "probe"))
     for where, site, cycle, prefix in cases:
         mes = site.mes
         completed = mes.events.loc[mes.events["kind"].isin(["part_completed", "part_scrapped"]), "product"]
@@ -374,8 +377,8 @@ def mes_metrics(evidence: Evidence, variant: Variant) -> None:
 
 
 def _check_reliability(table, mes: kit.Mes, where: str) -> None:
-    table = _records(table, f"reliability on {where}", ("station", "breakdowns", "downtime_h", "mtbf_h", "mttr_h",
-                                                        "availability")).set_index("station")
+    table = _records(table, VerdictFailed("reliability on {where}", where=where),
+                     ("station", "breakdowns", "downtime_h", "mtbf_h", "mttr_h", "availability")).set_index("station")
     reference = reliability(mes)
     expect(set(table.index) == set(reference.index) and table.index.is_unique,
            "reliability on {where}: one row per station that broke down in the export, indexed by station",
@@ -411,8 +414,8 @@ def radar_chart(evidence: Evidence, variant: Variant) -> None:
     unknown = sorted(set(table.index) - set(kit.CRITERIA))
     expect(not unknown, "radar: {unknown} are not criteria of the maturity grid", unknown=unknown)
     for criterion, row in table.iterrows():
-        expect(_close(row["score"], maturity_score(_number(row["metric"], f"radar metric of {criterion}"),
-                                                   *kit.MATURITY_SCALE[criterion])),
+        metric = _number(row["metric"], VerdictFailed("radar metric of {criterion}", criterion=criterion))
+        expect(_close(row["score"], maturity_score(metric, *kit.MATURITY_SCALE[criterion])),
                "radar: the score of {criterion} is not its metric placed on the maturity grid", criterion=criterion)
     polar = [trace for trace in evidence["figure"] if trace.get("type") == "scatterpolar"]
     expect(polar, "radar figure: draw a polar chart (plotly Scatterpolar)")
@@ -437,7 +440,6 @@ def orientations(evidence: Evidence, variant: Variant) -> None:
     horizon = (pd.Timestamp(kit.PLAN_START), pd.Timestamp(kit.PLAN_END))
     people = set()
     for index, row in table.iterrows():
-        where = f"orientations row {index}"
         expect(_text(row["orientation"]) and _text(row["stake"]),
                "orientations row {index}: name the orientation and its stake", index=index)
         expect(row["goal"] in kit.COMPANY_GOALS,
@@ -450,13 +452,14 @@ def orientations(evidence: Evidence, variant: Variant) -> None:
         people.update(stakeholders)
         expect(row["criterion"] in truth.index, "orientations row {index}: criterion must be one of the radar's "
                "{criteria}", index=index, criteria=kit.CRITERIA)
-        baseline, target = (_number(row[column], f"{where}: {column}") for column in ("baseline", "target"))
+        baseline, target = (_number(row[column], VerdictFailed("orientations row {index}: {column}", index=index,
+                                                               column=column)) for column in ("baseline", "target"))
         expect(_close(baseline, float(truth[row["criterion"]]), 1e-4),
                "orientations row {index}: the baseline of {criterion} is not the site's measured value (take it from "
                "your radar)", index=index, criterion=row["criterion"])
         expect(baseline < target <= 1.0, "orientations row {index}: the target must improve on the baseline, and a "
                "share stays <= 1", index=index)
-        deadline = _date(str(row["deadline"]), f"{where}: deadline")
+        deadline = _date(str(row["deadline"]), VerdictFailed("orientations row {index}: deadline", index=index))
         expect(horizon[0] <= deadline <= horizon[1], "orientations row {index}: the deadline falls outside the "
                "plan's horizon ({start} to {end})", index=index, start=kit.PLAN_START, end=kit.PLAN_END)
     expect(people & set(kit.EXTERNAL_STAKEHOLDERS), "orientations: involve at least one stakeholder outside the "
@@ -528,13 +531,12 @@ def watch(evidence: Evidence, variant: Variant) -> None:
     """At least 5 technologies, each tied to an orientation and to radar criteria, with its characteristics and a
     reliable source; every source identified, dated and recent; the collection shared as a CSV file."""
     table = _records(evidence["watch"], "watch", WATCH_COLUMNS)
-    orientations_ids = set(_names(evidence["orientation_ids"], "orientation ids"))
+    orientations_ids = set(_names(evidence["orientation_ids"], phrase("orientation ids")))
     technologies = table["technology"]
     expect(technologies.map(_text).all() and technologies.nunique() >= 5, "watch: at least 5 technologies, named")
     today = pd.Timestamp.now().normalize()
     for index, row in table.iterrows():
         technology = row["technology"]
-        where = f"watch row {index} ({technology})"
         expect(_text(row["characteristics"]), "watch row {index} ({technology}): state its main characteristics",
                index=index, technology=technology)
         criteria = list(row["criteria"]) if isinstance(row["criteria"], list | np.ndarray) else []
@@ -551,7 +553,9 @@ def watch(evidence: Evidence, variant: Variant) -> None:
                technology=technology)
         expect(row["source_type"] in kit.SOURCE_TYPES, "watch row {index} ({technology}): source_type must be one of "
                "{types}", index=index, technology=technology, types=kit.SOURCE_TYPES)
-        published, accessed = (_date(str(row[column]), f"{where}: {column}") for column in ("published", "accessed"))
+        published, accessed = (_date(str(row[column]), VerdictFailed("watch row {index} ({technology}): {column}",
+                                                                     index=index, technology=technology, column=column))
+                               for column in ("published", "accessed"))
         expect(published <= accessed <= today, "watch row {index} ({technology}): published, then accessed, and not in "
                "the future", index=index, technology=technology)
         expect(accessed - published <= pd.Timedelta(days=365.25 * kit.WATCH_MAX_AGE_YEARS),
@@ -637,27 +641,28 @@ def plan(evidence: Evidence, variant: Variant) -> None:
     budgeted within the envelope; every orientation served; the three best-ranked technologies in the plan."""
     table = _records(evidence["plan"], "plan", ("axis_id", "axis", "orientation_ids", "technologies", "start", "end",
                                                 "budget_k_eur"))
-    orientation_ids = set(_names(evidence["orientation_ids"], "orientation ids"))
+    orientation_ids = set(_names(evidence["orientation_ids"], phrase("orientation ids")))
     ranking = _names(evidence["ranking"], "ranking")
     expect(len(table) >= 3 and table["axis_id"].is_unique, "plan: at least 3 axes, each axis_id once")
     horizon = (pd.Timestamp(kit.PLAN_START), pd.Timestamp(kit.PLAN_END))
     served, planned = set(), set()
     for _, row in table.iterrows():
         axis = row["axis_id"]
-        where = f"plan axis {axis}"
         expect(_text(row["axis"]), "plan axis {axis}: name the axis", axis=axis)
-        ids = _names(list(row["orientation_ids"]), f"{where}: orientation_ids")
-        technologies = _names(list(row["technologies"]), f"{where}: technologies")
+        ids = _names(list(row["orientation_ids"]), VerdictFailed("plan axis {axis}: orientation_ids", axis=axis))
+        technologies = _names(list(row["technologies"]), VerdictFailed("plan axis {axis}: technologies", axis=axis))
         expect(ids and set(ids) <= orientation_ids, "plan axis {axis}: orientation_ids must name your orientations",
                axis=axis)
         expect(technologies and set(technologies) <= set(ranking), "plan axis {axis}: technologies come from your "
                "matrix", axis=axis)
         served.update(ids)
         planned.update(technologies)
-        start, end = (_date(str(row[column]), f"{where}: {column}") for column in ("start", "end"))
+        start, end = (_date(str(row[column]), VerdictFailed("plan axis {axis}: {column}", axis=axis, column=column))
+                      for column in ("start", "end"))
         expect(horizon[0] <= start < end <= horizon[1], "plan axis {axis}: dates within {start} - {end}", axis=axis,
                start=kit.PLAN_START, end=kit.PLAN_END)
-        expect(_number(row["budget_k_eur"], f"{where}: budget_k_eur") > 0, "plan axis {axis}: a budget", axis=axis)
+        budget = _number(row["budget_k_eur"], VerdictFailed("plan axis {axis}: budget_k_eur", axis=axis))
+        expect(budget > 0, "plan axis {axis}: a budget", axis=axis)
     expect(served == orientation_ids, "plan: every orientation needs an axis that serves it")
     expect(set(ranking[:3]) <= planned, "plan: the three technologies your matrix ranks first belong in the plan")
     expect(table["budget_k_eur"].astype(float).sum() <= kit.PLAN_BUDGET_K_EUR + 1e-6,
@@ -770,11 +775,11 @@ def wbs_structure(evidence: Evidence, variant: Variant) -> None:
 # --- verdicts: dashboard, change, lessons learned -----------------------------------------------------------------
 
 
-def _first_wrong(got: pd.DataFrame, reference: pd.DataFrame, what: str) -> tuple | None:
+def _first_wrong(got: pd.DataFrame, reference: pd.DataFrame, what: VerdictFailed) -> tuple | None:
     """The first (column, index) where `got` differs from `reference`, None when it matches; the caller says why a
     figure is wrong (its message depends on the table)."""
     expect(set(reference.index) <= set(got.index), "{what}: one row per {index}", what=what,
-           index=reference.index.name or "lot")
+           index=reference.index.name or phrase("lot"))
     for index, row in reference.iterrows():
         for column, value in row.items():
             expect(column in got.columns, "{what}: missing column {column!r}", what=what, column=column)
@@ -787,18 +792,20 @@ def _first_wrong(got: pd.DataFrame, reference: pd.DataFrame, what: str) -> tuple
 def s_curve_and_status(evidence: Evidence, variant: Variant) -> None:
     """The S-curve (planned, earned, actual, cumulative per week) and each lot's status at the status week, on the
     site's phase 1 log and on the grader's log; the dashboard draws the three curves."""
-    for where, log, prefix in (("your log", truth_log(variant.seed), "site"),
-                               ("the grader's log", probe_log(variant.seed), "probe")):
-        curve = _records(evidence[f"{prefix}_s_curve"], f"S-curve of {where}", ("week", "pv", "ev", "ac"))
+    for where, log, prefix in ((phrase("your log"), truth_log(variant.seed), "site"),
+                               (phrase("the grader's log"), probe_log(variant.seed), "probe")):
+        curve_name = VerdictFailed("S-curve of {where}", where=where)
+        curve = _records(evidence[f"{prefix}_s_curve"], curve_name, ("week", "pv", "ev", "ac"))
         reference = s_curve(log, log.status_week)
-        wrong = _first_wrong(curve.set_index("week"), reference, f"S-curve of {where}")
+        wrong = _first_wrong(curve.set_index("week"), reference, curve_name)
         if wrong is not None:
             raise VerdictFailed("S-curve of {where}: {column} at {index} is wrong; the planned value grows linearly "
                                 "over a lot's planned weeks; earned value and actual cost keep a lot's last report "
                                 "until the next one", where=where, column=wrong[0], index=wrong[1])
-        status = _records(evidence[f"{prefix}_status"], f"lot status of {where}", ("lot_id", "pv", "ev", "ac", "spi",
-                                                                                   "cpi")).set_index("lot_id")
-        wrong = _first_wrong(status, lot_status(log, log.status_week), f"lot status of {where}")
+        status_name = VerdictFailed("lot status of {where}", where=where)
+        status = _records(evidence[f"{prefix}_status"], status_name, ("lot_id", "pv", "ev", "ac", "spi",
+                                                                      "cpi")).set_index("lot_id")
+        wrong = _first_wrong(status, lot_status(log, log.status_week), status_name)
         if wrong is not None:
             raise VerdictFailed("lot status of {where}: {column} at {index} is wrong; SPI = EV / PV and CPI = EV / AC, "
                                 "undefined (NaN) when PV or AC is 0", where=where, column=wrong[0], index=wrong[1])
@@ -815,11 +822,10 @@ def s_curve_and_status(evidence: Evidence, variant: Variant) -> None:
 def pulse(evidence: Evidence, variant: Variant) -> None:
     """The teams' reading of the survey (adoption, trend, response rate, at risk, supporter) on the site's log and the
     grader's; a change plan that answers every team at risk with a lever, a supporter team and a date."""
-    for where, log, prefix in (("your log", truth_log(variant.seed), "site"),
-                               ("the grader's log", probe_log(variant.seed), "probe")):
-        got = _records(evidence[f"{prefix}_pulse"], f"team_pulse on {where}", ("team", "adoption", "trend",
-                                                                               "response_rate", "at_risk",
-                                                                               "supporter")).set_index("team")
+    for where, log, prefix in ((phrase("your log"), truth_log(variant.seed), "site"),
+                               (phrase("the grader's log"), probe_log(variant.seed), "probe")):
+        got = _records(evidence[f"{prefix}_pulse"], VerdictFailed("team_pulse on {where}", where=where),
+                       ("team", "adoption", "trend", "response_rate", "at_risk", "supporter")).set_index("team")
         reference = team_pulse(log)
         expect(set(got.index) == set(reference.index), "team_pulse on {where}: one row per team that answered",
                where=where)
@@ -848,7 +854,7 @@ def pulse(evidence: Evidence, variant: Variant) -> None:
                index=index)
         expect(row["supporter"] in supporters, "change_plan row {index}: the supporter is a team your survey shows as "
                "a supporter", index=index)
-        _date(str(row["date"]), f"change_plan row {index}: date")
+        _date(str(row["date"]), VerdictFailed("change_plan row {index}: date", index=index))
     missing = sorted(set(reference.index[reference["at_risk"]]) - set(plan_table["team"]))
     expect(not missing, "change_plan: no action for the teams at risk {missing}", missing=missing)
 
