@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from autograde.variants import Variant, add_dataset, observed_tables, practice_variant, truth_tables
-from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts import Evidence, LabVerdicts, Phrase, VerdictFailed, expect, phrase
 from labkit import lab3_alerts as kit
 from labkit import plaindata
 from simulators.seeding import stream
@@ -67,7 +67,7 @@ class Objective:
     direction: str  # "above": the fault raises the value; "below": it lowers it
     shows_in: tuple[str, ...]  # machine states in which the fault is visible on the sensor
     limit: float  # the brief's documented limit: the threshold must sit between normal operation and it
-    limit_source: str
+    limit_source: Phrase  # the document that sets the limit, shown translated in feedback
     severity: str
     recipient: str
     min_lead_min: float  # the alarm must come at least this long before the fault's repair stop
@@ -79,19 +79,19 @@ class Objective:
 
 OBJECTIVES = (
     Objective("spindle_overheat", ("cooling_failure",), "cnc", "spindle_temperature", "above", ("running",), 80.0,
-              "spindle supplier manual: 80 °C maximum for continuous machining", "critical",
+              phrase("spindle supplier manual: 80 °C maximum for continuous machining"), "critical",
               f"maintenance.oncall@{MAIL_DOMAIN}", 30.0),
     Objective("coolant_supply", ("cooling_failure", "slow_cooling_degradation"), "cnc", "coolant_pressure", "below",
-              ("running",), 30.0, "CNC manual: through-spindle coolant needs at least 30 bar while machining",
+              ("running",), 30.0, phrase("CNC manual: through-spindle coolant needs at least 30 bar while machining"),
               "critical", f"maintenance.oncall@{MAIL_DOMAIN}", 30.0),
     Objective("saw_bearing", ("bearing_wear",), "saw", "vibration", "above", ("running",), 4.5,
-              "ISO 10816-1 (now ISO 20816-1), class I (machines up to 15 kW): 4.5 mm/s r.m.s. is the zone C/D "
-              "boundary", "warning", f"maintenance.planning@{MAIL_DOMAIN}", 60.0),
+              phrase("ISO 10816-1 (now ISO 20816-1), class I (machines up to 15 kW): 4.5 mm/s r.m.s. is the zone "
+                     "C/D boundary"), "warning", f"maintenance.planning@{MAIL_DOMAIN}", 60.0),
     Objective("deburr_air", ("pressure_leak",), "deburr", "air_pressure", "below", ("running", "starved", "blocked"),
-              4.0, "brush robot data sheet: 4.0 bar minimum supply pressure", "warning",
+              4.0, phrase("brush robot data sheet: 4.0 bar minimum supply pressure"), "warning",
               f"maintenance.planning@{MAIL_DOMAIN}", 60.0),
     Objective("wash_standby_energy", ("energy_overconsumption",), "wash", "power", "above", ("starved", "blocked"),
-              2.0, "energy manager: a standby draw above 2.0 kW is a fault (data sheet: 1.5 kW)", "info",
+              2.0, phrase("energy manager: a standby draw above 2.0 kW is a fault (data sheet: 1.5 kW)"), "info",
               f"energy@{MAIL_DOMAIN}", 60.0),
 )
 FAULT_SCENARIOS = tuple(dict.fromkeys(scenario for objective in OBJECTIVES for scenario in objective.scenarios))
@@ -381,7 +381,8 @@ def thresholds(evidence: Evidence, variant: Variant) -> None:
                            "rule", rule=rule, objective=objective)
                 expect(rule.threshold <= objective.limit,
                        "rule {rule.name!r} ({objective.pair}): threshold {rule.threshold:g} is beyond the brief's "
-                       "limit {objective.limit:g} ({objective.limit_source})", rule=rule, objective=objective)
+                       "limit {objective.limit:g} ({source})", rule=rule, objective=objective,
+                       source=objective.limit_source)
                 expect(high < rule.clear_threshold < rule.threshold,
                        "rule {rule.name!r} ({objective.pair}): clear threshold {rule.clear_threshold:g} must be below "
                        "the threshold (hysteresis) and above normal operation", rule=rule, objective=objective)
@@ -398,7 +399,8 @@ def thresholds(evidence: Evidence, variant: Variant) -> None:
                            "it", rule=rule, objective=objective)
                 expect(rule.threshold >= objective.limit,
                        "rule {rule.name!r} ({objective.pair}): threshold {rule.threshold:g} is beyond the brief's "
-                       "limit {objective.limit:g} ({objective.limit_source})", rule=rule, objective=objective)
+                       "limit {objective.limit:g} ({source})", rule=rule, objective=objective,
+                       source=objective.limit_source)
                 expect(rule.threshold < rule.clear_threshold < low,
                        "rule {rule.name!r} ({objective.pair}): clear threshold {rule.clear_threshold:g} must be above "
                        "the threshold (hysteresis) and below normal operation", rule=rule, objective=objective)

@@ -19,7 +19,7 @@ import simpy
 
 from autograde.sqlite_sandbox import SQLiteSandboxError, run_sql
 from autograde.variants import Variant
-from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect, phrase
 from labkit import lab_twin_build as kit
 from labkit import plaindata
 from simulators.distributions import parse_distribution
@@ -465,19 +465,19 @@ def _predictions(values, count: int) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-TWIN_CASE_HINTS = {
-    "refilled": ("every part waiting at its first station (the line refilled)",
-                 "a part counts only once it has gone through every station of its routing: does the twin start "
-                 "from the parts where the state puts them and simulate their way through the line?"),
-    "full_downstream": ("every part at or just before the last station",
-                        "parts about to come out come out within minutes: does the twin start from the parts where "
-                        "the state puts them?"),
-    "bottleneck_down": ("the bottleneck down at the synchronisation",
-                        "a station down at the synchronisation first finishes its repair, a fresh exponential draw "
-                        "of its MTTR (repairs are memoryless), and processes nothing meanwhile"),
-    "steady": ("a line in steady flow",
-               "check the twin's rules: routings, blocking, breakdowns interrupting operations, scrap, CONWIP "
-               "releases, working time to the end"),
+TWIN_CASE_HINTS = {  # per case: the state it starts from, and what to check when the twin misses it (translated)
+    "refilled": (phrase("every part waiting at its first station (the line refilled)"),
+                 phrase("a part counts only once it has gone through every station of its routing: does the twin "
+                        "start from the parts where the state puts them and simulate their way through the line?")),
+    "full_downstream": (phrase("every part at or just before the last station"),
+                        phrase("parts about to come out come out within minutes: does the twin start from the parts "
+                               "where the state puts them?")),
+    "bottleneck_down": (phrase("the bottleneck down at the synchronisation"),
+                        phrase("a station down at the synchronisation first finishes its repair, a fresh exponential "
+                               "draw of its MTTR (repairs are memoryless), and processes nothing meanwhile")),
+    "steady": (phrase("a line in steady flow"),
+               phrase("check the twin's rules: routings, blocking, breakdowns interrupting operations, scrap, CONWIP "
+                      "releases, working time to the end")),
 }
 TWIN_TOLERANCE_PARTS = 0.5  # how far the twin's mean output may sit from the grader's twin's, at least
 TWIN_SIGMAS = 4.0
