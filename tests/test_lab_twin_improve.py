@@ -147,6 +147,9 @@ def test_an_action_plan_that_skips_a_significant_gap_fails(solution):
         judge("action_plan_test", plan=skipped)
     with pytest.raises(VerdictFailed, match="deadline must be a date"):
         judge("action_plan_test", plan=plan.assign(deadline="soon"))
+    ownerless = plan.assign(owner=["methods team", "", *plan["owner"].iloc[2:]])
+    with pytest.raises(VerdictFailed, match=r"the action on row 2 \(counting from 1\) has no owner"):
+        judge("action_plan_test", plan=ownerless)
 
 
 # --- monitoring --------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from autograde.variants import Variant
-from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts import Evidence, LabVerdicts, Phrase, VerdictFailed, expect, phrase
 from labkit import plaindata
 from labkit.lab_model_line import (
     PROBE_CELLS,
@@ -68,12 +68,12 @@ NET_COUNT_TOLERANCE = 0.01  # net process times: parts per (product, station), r
 NET_MEAN_TOLERANCE = 0.01  # their mean, relative
 NET_SD_TOLERANCE = 0.05  # their standard deviation, relative
 RESPONSE_TOLERANCE = 0.03  # the throughput's relative response to the setpoint, absolute (0.03 = 3 points)
-CASE_WORDS = {"as_is": "as it is",
-              "other_conwip": "with another CONWIP cap",
-              "open_release": "with open release (release_interval_s set: parts enter on exponential interarrival "
-                              "times whatever the WIP, the CONWIP cap unused)",
-              "bottleneck_speed": "with its bottleneck's speed setpoint raised (process times divided by the "
-                                  "station's speed)"}
+CASE_WORDS = {"as_is": phrase("as it is"),
+              "other_conwip": phrase("with another CONWIP cap"),
+              "open_release": phrase("with open release (release_interval_s set: parts enter on exponential "
+                                     "interarrival times whatever the WIP, the CONWIP cap unused)"),
+              "bottleneck_speed": phrase("with its bottleneck's speed setpoint raised (process times divided by the "
+                                         "station's speed)")}
 
 
 # --- the truth and the grader's inputs ----------------------------------------------------------------------------
@@ -229,9 +229,10 @@ def summarises(values, mean, low, high) -> tuple[bool, bool]:
 
 
 def check_statistics(table: pd.DataFrame, replications: pd.DataFrame, observed: pd.Series, what: str,
-                     hint: str) -> None:
+                     hint: Phrase) -> None:
     """`table` has a row per KPI of `observed` with the plant's value (`observed`), and the mean (`model_mean`) and
-    95 % Student-t interval (`ci_low`, `ci_high`) of that KPI's column in `replications`."""
+    95 % Student-t interval (`ci_low`, `ci_high`) of that KPI's column in `replications`; `hint` (a phrase: it is
+    translated with the message) says where the plant's value comes from."""
     for name, target in observed.items():
         expect(name in table.index, "{what}: no row for KPI {name}", what=what, name=name)
         row = table.loc[name]
@@ -721,7 +722,7 @@ def validation_table(evidence: Evidence, variant: Variant) -> None:
            "replications: one row per replication, at least {count}", count=MIN_REPLICATIONS)
     numeric_columns(replications, names, "replications")
     numeric_columns(table, ["observed", "model_mean", "ci_low", "ci_high"], "validation")
-    check_statistics(table, replications, observed, "validation", "take it from your observed KPIs")
+    check_statistics(table, replications, observed, "validation", phrase("take it from your observed KPIs"))
     expect(replications["throughput_per_hour"].nunique() > 1,
            "replications: identical rows; each replication needs its own seed")
     _rerun_kpis(rerun, names)

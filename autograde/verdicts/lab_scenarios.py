@@ -19,7 +19,7 @@ import pandas as pd
 import simpy
 
 from autograde.variants import Variant
-from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect
+from autograde.verdicts import Evidence, LabVerdicts, VerdictFailed, expect, phrase
 from autograde.verdicts.lab_model_line import (
     check_statistics,
     dataframe,
@@ -127,7 +127,8 @@ def _tables(evidence: Evidence) -> dict[str, pd.DataFrame]:
     tables = {}
     for table, columns in REQUIRED_COLUMNS.items():
         expect(f"table_{table}" in evidence, "database: no table {table!r}", table=table)
-        frame = dataframe(evidence[f"table_{table}"], f"table {table}")
+        frame = evidence[f"table_{table}"]
+        expect(isinstance(frame, pd.DataFrame), "table {table} must be a pandas DataFrame", table=table)
         missing = [column for column in columns if column not in frame.columns]
         expect(not missing, "database: table {table} has no column(s) {missing}", table=table, missing=missing)
         tables[table] = frame
@@ -188,7 +189,7 @@ def acceptance(evidence: Evidence, variant: Variant) -> None:
     numeric_columns(replications, observed.index, "acceptance_runs")
     numeric_columns(table, ("observed", "model_mean", "ci_low", "ci_high", "gap"), "acceptance")
     expect("accepted" in table.columns, "acceptance: missing column 'accepted'")
-    check_statistics(table, replications, observed, "acceptance", "take it from kit.observed_kpis()")
+    check_statistics(table, replications, observed, "acceptance", phrase("take it from kit.observed_kpis()"))
     expected_gaps = tolerance_gaps(replications[list(observed.index)].astype(float).mean(), observed)
     for name, expected_gap in expected_gaps.items():
         row = table.loc[name]

@@ -266,8 +266,8 @@ def action_plan(evidence: Evidence, variant: Variant) -> None:
     expect(not missing, "ACTION_PLAN: missing column(s) {columns}", columns=sorted(missing))
     for column in ("action", "objective", "owner"):
         empty = plan[column].astype(str).str.strip().isin(["", "nan", "None", "<NA>"])
-        expect(not empty.any(), "ACTION_PLAN: action {index} has no {column}",
-               index=int(empty.to_numpy().argmax()), column=column)
+        expect(not empty.any(), "ACTION_PLAN: the action on row {number} (counting from 1) has no {column}",
+               number=int(empty.to_numpy().argmax()) + 1, column=column)
     deadlines = pd.to_datetime(plan["deadline"].astype(str).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     expect(deadlines.notna().all(), "ACTION_PLAN: each deadline must be a date (YYYY-MM-DD)")
     truth = reference_gaps(variant.seed)
