@@ -107,16 +107,19 @@ def sandbox_command(*, stage: Path, variant: Path | None, quota_bytes: int, env:
                     command: list[str], hidden: Sequence[Path] = ()) -> list[str]:
     """The full bwrap command line running `command` in the sandbox, in `/lab` filled from `stage`, with the
     files `hidden` empty."""
+    binds = [*system_binds(), *python_binds(), *hidden_binds(hidden)]
+    # /tmp leads to the working copy, unless a bound folder lies under /tmp (a checkout or virtualenv there): then
+    # /tmp already exists, read-only, and TMPDIR alone says where temporary files go.
+    tmp_link = [] if any(arg.startswith("/tmp/") for arg in binds) else ["--symlink", WORKDIR, "/tmp"]
     args = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            *system_binds(), *python_binds(), *hidden_binds(hidden),
-            "--proc", "/proc", "--dev", "/dev", "--size", str(16 * 2**20), "--tmpfs", "/dev/shm",
+            *binds, "--proc", "/proc", "--dev", "/dev", "--size", str(16 * 2**20), "--tmpfs", "/dev/shm",
             "--remount-ro", "/dev",
-            "--size", str(quota_bytes), "--tmpfs", WORKDIR, "--symlink", WORKDIR, "/tmp",
+            "--size", str(quota_bytes), "--tmpfs", WORKDIR, *tmp_link,
             "--ro-bind", str(stage), STAGE_DIR]
     if variant is not None:
         args += ["--ro-bind", str(variant), VARIANT_DIR]
     args += ["--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
-    for key, value in sorted(env.items()):
+    for key, value in sorted({"TMPDIR": WORKDIR, **env}.items()):
         args += ["--setenv", key, value]
     # Fill the working copy, then become the kernel.
     return [*args, "--", "/bin/sh", "-c", f'cp -R {STAGE_DIR}/. {WORKDIR}/ && exec "$@"', "factorylab-sandbox",
