@@ -41,6 +41,7 @@ def test_a_lab_is_stored_without_outputs_and_with_valid_metadata(lab):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # every lab's solution and blank release graded: about 2.5 minutes on two quiet cores
 def test_every_solution_scores_full_marks_and_every_blank_release_zero_through_the_grader(tmp_path):
     """`release(check=True)` grades both in the sandboxed pool and raises ReleaseError naming any failing cell."""
     released = release(labs_dir=LABS_DIR, course_dir=tmp_path / "course", check=True)

@@ -23,17 +23,14 @@ def test_the_variant_key_follows_the_plant_and_the_labs_kit(monkeypatch, tmp_pat
     variants._code_version.cache_clear()
     before = variants._code_version("lab_model_line")
     assert before != variants._code_version("lab_scenarios")
-    real = variants._package_files
+    real = variants._plant_files
 
-    def with_a_changed_plant(package, patterns):
-        files = real(package, patterns)
-        if package == "simulators":
-            changed = tmp_path / "line.py"
-            changed.write_text("# the plant changed\n")
-            files = [*files, changed]
-        return files
+    def with_a_changed_plant():
+        changed = tmp_path / "line.py"
+        changed.write_text("# the plant changed\n")
+        return [*real(), changed]
 
-    monkeypatch.setattr(variants, "_package_files", with_a_changed_plant)
+    monkeypatch.setattr(variants, "_plant_files", with_a_changed_plant)
     variants._code_version.cache_clear()
     try:
         assert variants._code_version("lab_model_line") != before
