@@ -4,17 +4,19 @@ probes of the hidden test cells.
 The plant plays "the real system" (RNCP bloc 4): learners get what its MES would give them:
 `production_log()`, the events and machine states of a working week (Monday 06:00 to Friday 22:00), with the
 same timestamps as the live stream's payloads, so a live archive and an MES export share their keys;
-`mes_export(until_s)`, the export of the live plant the notebook collects from (the public practice plant, run
-in the kernel). When the notebook is graded, the week and the grader's questions are read from the learner's
-graded variant (`FACTORYLAB_VARIANT`), written on the grader's side from a seed the kernel never sees; otherwise
-they are simulated here from the practice seed (`learner_seed()`).
+`mes_export(until_s)`, the export of the live plant the notebook collects from (the documented default plant,
+public, run in the kernel by `simulators.live.LivePlant`). The plant the week and the questions come from is the
+learner's own: the variant of lab_model_line (`labkit.lab_model_line.plant_variant(seed)`: process times,
+MTBF/MTTR and scrap scaled by seeded factors). When the notebook is graded, the week and the grader's questions
+are read from the learner's graded variant (`FACTORYLAB_VARIANT`), written on the grader's side from a seed the
+kernel never sees; otherwise they are simulated here from the public practice seed (`learner_seed()`).
 
 The twin is the learner's SimPy model of the line restarted from the synchronised state. Its parameters are
-`line_model()`, the line's model as lab_model_line validated it: on this line (the default plant, the same for
-every learner) the methods team's fits are the plant file's settings, so the twin's error is the error of its
-synchronisation alone. A synchronised state is plain data (`sync_state` in the notebook says its form); the
-grader probes the learner's twin on states of its own (`twin_probe`), built here from a seed without reading any
-log, so nothing here computes a state from a log (that is the learner's work).
+`line_model()`, the line's model as lab_model_line validated it on the learner's plant (read from the graded
+variant when graded: the kernel gets the model, never the seed of the plant), so the twin's error is the error
+of its synchronisation alone. A synchronised state is plain data (`sync_state` in the notebook says its form);
+the grader probes the learner's twin on states of its own (`twin_probe`), built here from a seed without reading
+any log, so nothing here computes a state from a log (that is the learner's work).
 
 The end-of-shift predictions are graded on *questions*: each question is a week of its own (its own seed,
 derived from the variant's) cut at the moment the twin last synchronised. The kernel receives only that cut
@@ -29,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from labkit.lab_model_line import plant_variant
 from labkit.variant import graded_input
 from simulators.distributions import parse_distribution
 from simulators.learner import learner_seed
@@ -92,8 +95,15 @@ def week_shifts(hours: float = LOG_HOURS) -> list[tuple[float, float]]:
 
 
 @lru_cache(maxsize=8)
-def simulated_run(seed: int, hours: float = LOG_HOURS) -> LineRun:
-    """The line's run (events and states, no sensors) for `seed` over `hours` from Monday 06:00."""
+def simulated_run(seed: int, hours: float = LOG_HOURS, week_seed: int | None = None) -> LineRun:
+    """The run (events and states, no sensors) of the plant variant of `seed` over `hours` from Monday 06:00: the
+    week of `week_seed` (one of the plant's other weeks), or the variant's own week when not given."""
+    return simulate(plant_variant(int(seed)), hours=float(hours), seed=int(seed if week_seed is None else week_seed))
+
+
+@lru_cache(maxsize=4)
+def live_run(seed: int, hours: float) -> LineRun:
+    """The run of the live plant the notebook collects from (`LivePlant(seed=...)`: the documented default plant)."""
     return simulate(load_plant(), hours=float(hours), seed=int(seed))
 
 
@@ -128,7 +138,7 @@ def production_log() -> tuple[pd.DataFrame, pd.DataFrame]:
 def mes_export(until_s: float, seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The MES export of the live plant (seed `learner_seed()` unless given) from its start to `until_s`."""
     seed = learner_seed() if seed is None else seed
-    return mes_tables(simulated_run(seed, until_s / 3600.0 + 0.01), until_s)
+    return mes_tables(live_run(seed, until_s / 3600.0 + 0.01), until_s)
 
 
 @lru_cache(maxsize=4)
@@ -140,10 +150,19 @@ def week_export(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 # --- the line's model ---------------------------------------------------------------------------------------
 
 
-def line_model(plant: Plant | None = None) -> dict:
+def line_model() -> dict:
     """The line's model in lab_model_line's form (conwip, mix, routings, process_times, stations), as the methods
-    team validated it: on this line, the plant file's settings."""
-    plant = load_plant() if plant is None else plant
+    team validated it on the learner's plant: the graded variant's when graded, else the practice variant's."""
+    return graded_input("line_model", practice=lambda: variant_model(learner_seed()))
+
+
+def variant_model(seed: int) -> dict:
+    """The model of the plant variant of `seed` (its own settings: the methods team's fits of it)."""
+    return plant_model(plant_variant(seed))
+
+
+def plant_model(plant: Plant) -> dict:
+    """`plant`'s settings in lab_model_line's form, with each station's speed."""
     return {
         "conwip": plant.release.wip_cap,
         "mix": {name: product.mix for name, product in plant.products.items()},
@@ -216,7 +235,7 @@ def question_logs(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     (events, states) with a `question` column (the question's index)."""
     tables = []
     for number, question in enumerate(prediction_questions(seed)):
-        events, states = mes_tables(simulated_run(question["week_seed"]), question["synced_s"])
+        events, states = mes_tables(simulated_run(seed, week_seed=question["week_seed"]), question["synced_s"])
         tables.append((events.assign(question=number), states.assign(question=number)))
     return (pd.concat([e for e, _ in tables], ignore_index=True),
             pd.concat([s for _, s in tables], ignore_index=True))
@@ -306,8 +325,9 @@ def twin_probe(seed: int) -> dict:
     simulation from an extrapolated rate: the line refilled (every part waiting at its first station: the first
     good part is minutes away), the line full downstream (every part at or before its last station: parts are
     about to come out), the bottleneck down, and a line in steady flow. Built from the line's model, not from
-    a log; the products are drawn by the mix among those whose routing passes the station."""
-    params = line_model()
+    a log; the products are drawn by the mix among those whose routing passes the station. The model is the
+    plant variant's of `seed`, as `line_model()` gives it to the kernel."""
+    params = variant_model(seed)
     rng = stream(seed, "twin_build", "twin_probe")
     routings, cap = params["routings"], int(params["conwip"])
     stations = list(params["stations"])

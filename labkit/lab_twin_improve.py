@@ -1,14 +1,20 @@
 """The learner's kit of lab_twin_improve: the methods team's twin, the brief's economics, the plant's trial weeks,
 the replayed MES stream, and the probe of the dashboards' hidden test cell.
 
-The plant is lab_twin_build's (the default plant; one working week per variant, `production_log()`, read from the
-learner's graded variant when graded). The learner's twin is the methods team's model, `twin_params()`:
-lab_model_line's `params` form (mix, routings, process-time laws, station reliabilities and buffers), calibrated
-last quarter and off the plant in its own way in each variant (`stale_twin(seed)`: three (product, station)
-process times stale by 10-20 %, the other parameters within a few per cent). When graded, the kernel reads the
-variant's twin and week from its folder, never the seed they came from. `twin_plant(params, setpoints)` turns a
-params dict into a plant for `simulators.line`, so the twin runs on the same engine as the plant and, with the
-same seed, meets the same breakdowns (common random numbers: a gap between the two is the model's, not the dice's).
+The plant is the learner's own, as in lab_twin_build: the variant of lab_model_line drawn from the variant's seed
+(`labkit.lab_model_line.plant_variant(seed)`: process times, MTBF/MTTR and scrap scaled by seeded factors), one
+working week of it per variant (`production_log()`, read from the learner's graded variant when graded). The
+learner's twin is the methods team's model, `twin_params()`: lab_model_line's `params` form (mix, routings,
+process-time laws, station reliabilities and buffers), calibrated last quarter on that plant and off it in its
+own way in each variant (`stale_twin(seed)`: three (product, station) process times stale by 10-20 %, the other
+parameters within a few per cent). `twin_plant(params, setpoints)` turns a params dict into a plant for
+`simulators.line`, so the twin runs on the same engine as the plant and, with the same seed, meets the same
+breakdowns (common random numbers: a gap between the two is the model's, not the dice's).
+
+When graded, the kernel reads from the variant's folder what the plant's MES and the methods team would send,
+never the seed they came from nor the plant's parameters: the week, the stale twin, the plant's good parts over
+the fidelity weeks (`fidelity`) and the trial week's export for each setpoint pair of the test plan
+(`plant_trial`). At home the practice variant (`learner_seed()`, public) is simulated here.
 
 The brief's economics (per working week): each good part brings MARGIN_EUR, less the CNC's tooling, which
 wears faster at higher speed (TOOL_EUR x speed^4 per part); each CONWIP card costs WIP_CARD_EUR and each place of
@@ -26,14 +32,15 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from labkit.lab_model_line import plant_params
-from labkit.lab_twin_build import DAY_S, LOG_HOURS, SHIFT_S, mes_tables, production_log, shift_window
+from labkit.lab_model_line import plant_params, plant_variant
+from labkit.lab_twin_build import DAY_S, EVENT_COLUMNS, LOG_HOURS, SHIFT_S, production_log, shift_window
 from labkit.variant import graded_input
 from simulators.distributions import parse_distribution
 from simulators.learner import learner_seed
 from simulators.line import simulate
 from simulators.plantfile import Breakdowns, Plant, load_plant
 from simulators.seeding import stream
+from simulators.topics import timestamp
 
 __all__ = ["DAY_S", "LOG_HOURS", "SHIFT_S", "production_log", "shift_window"]  # re-exported for the notebook
 
@@ -60,6 +67,9 @@ BREAK_AFTER_S, BREAK_S = 4 * 3600.0, 15 * 60.0
 MONITORED = ("good_parts", "mean_lead_time_s", "cnc_starved_share")
 REFERENCE_DAYS = 2  # control limits from Monday and Tuesday, checks from Wednesday on
 STREAM_PREFIX = "factorylab/lyon/machining/line1"
+# What a trial week's export holds: the MES's production and downtime records (not each station's operations).
+TRIAL_KINDS = ("part_released", "part_completed", "part_scrapped", "downtime_started", "downtime_ended")
+TRIAL_COLUMNS = ["t_s", "kind", "machine", "part_id", "product", "reason"]
 
 
 # --- what learners get -----------------------------------------------------------------------------------
@@ -71,8 +81,8 @@ def twin_params() -> dict:
 
 
 def stale_twin(seed: int) -> dict:
-    """The twin of variant `seed`: the plant's laws, three process times 10-20 % off, the rest within 3 %."""
-    params = plant_params(load_plant())
+    """The twin of variant `seed`: its plant's laws, three process times 10-20 % off, the rest within 3 %."""
+    params = plant_params(plant_variant(seed))
     rng = stream(seed, "twin_improve", "stale")
     laws = params["process_times"]
     pairs = [(product, station) for product, steps in laws.items() for station in steps]
@@ -132,11 +142,43 @@ def contribution_eur(good: float, setpoints: dict) -> float:
             - SECOND_CNC_EUR * (int(chosen["cnc_machines"]) - 1))
 
 
-def plant_trial(setpoints: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The MES export of the trial week the plant runs with `setpoints` (on the practice variant, the same week
-    and breakdowns as the log; when graded, a trial week of the grader's)."""
-    seed = graded_input("trial_seed", practice=learner_seed)
-    return mes_tables(simulate(true_plant(checked_setpoints(setpoints)), hours=LOG_HOURS, seed=int(seed)))
+def plant_trial(setpoints: dict) -> pd.DataFrame:
+    """The MES export of the trial week the plant runs with `setpoints` (conwip and cnc_speed at levels of the
+    test plan): its production and downtime records (TRIAL_KINDS), in EVENT_COLUMNS. On the practice variant, the
+    same week and breakdowns as the log; when graded, a trial week of the grader's, read from the exports the MES
+    administrator prepared for every setpoint pair of the test plan."""
+    chosen = checked_setpoints(setpoints)
+    weeks = graded_input("trial_weeks", practice=lambda: trial_week(learner_seed(), learner_seed(), chosen))
+    mine = weeks[weeks["conwip"].eq(round(chosen["conwip"]))
+                 & (weeks["cnc_speed"] - float(chosen["cnc_speed"])).abs().lt(1e-6)]
+    events = mine[TRIAL_COLUMNS].reset_index(drop=True)
+    start = load_plant().start
+    events.insert(0, "timestamp", [timestamp(start, t_s) for t_s in events["t_s"]])
+    return events[EVENT_COLUMNS].astype({"part_id": "Int64"})
+
+
+def trial_week(seed: int, trial_seed: int, setpoints: dict) -> pd.DataFrame:
+    """The trial week `trial_seed` of the plant variant of `seed` run with `setpoints`: its TRIAL_KINDS records
+    (TRIAL_COLUMNS) with the setpoints' conwip and cnc_speed on each row."""
+    run = simulate(true_plant(seed, setpoints), hours=LOG_HOURS, seed=int(trial_seed))
+    rows = [(round(e.t_s, 3), e.kind, e.machine, e.part_id, e.product, e.reason)
+            for e in run.events if e.kind in TRIAL_KINDS]
+    frame = pd.DataFrame(rows, columns=TRIAL_COLUMNS).astype({"part_id": "Int64"})
+    frame.insert(0, "cnc_speed", round(float(setpoints["cnc_speed"]), 2))
+    frame.insert(0, "conwip", round(setpoints["conwip"]))
+    return frame
+
+
+def trial_weeks(seed: int, trial_seed: int) -> pd.DataFrame:
+    """`trial_week` for every (conwip, cnc_speed) pair of the test plan, in one table (what the grader writes).
+
+    Each pair's trial is a week of its own (seeded from `trial_seed` and the pair): with one week shared by every
+    pair, the table would be a common-random-numbers test plan run on the plant itself, its best pair the plant's."""
+    rng = stream(trial_seed, "twin_improve", "trial_weeks")
+    pairs = [(conwip, speed) for conwip in SWEEPS["conwip"] for speed in SWEEPS["cnc_speed"]]
+    weeks = rng.choice(2**31 - 1, len(pairs), replace=False) + 1
+    return pd.concat([trial_week(seed, int(week), {"conwip": conwip, "cnc_speed": speed})
+                      for (conwip, speed), week in zip(pairs, weeks, strict=True)], ignore_index=True)
 
 
 def working_seconds(from_s: float, to_s: float) -> float:
@@ -172,7 +214,7 @@ def timed_stream(until_s: float, prefix: str = STREAM_PREFIX) -> list[tuple[floa
     return [(t_s, topic, payload) for t_s, _, topic, payload in items]
 
 
-# --- the plant the trial weeks run on (the documented plant, public) ------------------------------------
+# --- the plant the trial weeks run on (the learner's variant: practice at home, the grader's when graded) ---
 
 
 def checked_setpoints(setpoints: dict) -> dict:
@@ -185,31 +227,37 @@ def checked_setpoints(setpoints: dict) -> dict:
     return dict(setpoints)
 
 
-def true_plant(setpoints: dict) -> Plant:
-    """The plant with `setpoints` applied (CURRENT_SETPOINTS for those not given)."""
+def true_plant(seed: int, setpoints: dict) -> Plant:
+    """The plant variant of `seed` with `setpoints` applied (CURRENT_SETPOINTS for those not given)."""
     chosen = {**CURRENT_SETPOINTS, **setpoints}
-    plant = load_plant()
+    plant = plant_variant(seed)
     stations = dict(plant.stations)
     stations["cnc"] = replace(stations["cnc"], input_buffer=int(chosen["cnc_buffer"]),
                               speed=float(chosen["cnc_speed"]), servers=int(chosen["cnc_machines"]))
     return replace(plant, stations=stations, release=replace(plant.release, wip_cap=int(chosen["conwip"])))
 
 
-def fidelity(params: dict) -> dict[int, float]:
-    """Relative gap of the twin's good parts to the plant's, per CONWIP level of FIDELITY_CONWIP (same seeds)."""
+def fidelity(params: dict, plant_output: dict | None = None) -> dict[int, float]:
+    """Relative gap of the twin's good parts to the plant's, per CONWIP level of FIDELITY_CONWIP (same seeds).
+
+    The plant's side is its good parts over FIDELITY_SEEDS per CONWIP level (`plant_output`, keyed by the level:
+    what the plant's MES recorded; the graded variant's when graded, else the practice variant's)."""
+    if plant_output is None:
+        plant_output = graded_input("fidelity_reference", practice=lambda: fidelity_reference(learner_seed()))
+    plant_output = {int(conwip): int(good) for conwip, good in dict(plant_output).items()}
     result = {}
     for conwip in FIDELITY_CONWIP:
         twin = twin_plant(params, {**CURRENT_SETPOINTS, "conwip": conwip})
-        result[conwip] = sum(good_parts(twin, seed) for seed in FIDELITY_SEEDS) / _plant_fidelity_output(conwip) - 1.0
+        result[conwip] = sum(good_parts(twin, seed) for seed in FIDELITY_SEEDS) / plant_output[conwip] - 1.0
     return result
 
 
-@lru_cache(maxsize=len(FIDELITY_CONWIP))
-def _plant_fidelity_output(conwip: int) -> int:
-    """The plant's good parts over FIDELITY_SEEDS at the current setpoints with this CONWIP cap (the same for
-    every twin: computed once)."""
-    plant = true_plant({**CURRENT_SETPOINTS, "conwip": conwip})
-    return sum(good_parts(plant, seed) for seed in FIDELITY_SEEDS)
+@lru_cache(maxsize=4)
+def fidelity_reference(seed: int) -> dict[str, int]:
+    """The good parts of the plant variant of `seed` over FIDELITY_SEEDS at the current setpoints, per CONWIP
+    level of FIDELITY_CONWIP (keys as strings: plain data for the kernel; the same for every twin)."""
+    return {str(conwip): sum(good_parts(true_plant(seed, {"conwip": conwip}), run) for run in FIDELITY_SEEDS)
+            for conwip in FIDELITY_CONWIP}
 
 
 def dashboard_cuts(seed: int) -> list[float]:

@@ -4,6 +4,8 @@ loses the fidelity and setpoint points (tests/test_labs.py grades the lab's solu
 the grader)."""
 
 import copy
+import random
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -16,13 +18,15 @@ from autograde.variants import Variant, practice_variant
 from autograde.verdicts import Evidence, VerdictFailed
 from autograde.verdicts import lab_twin_improve as verdicts
 from labkit import lab_twin_improve as kit
-from labkit.lab_model_line import distribution_moments
+from labkit.lab_model_line import distribution_moments, plant_params
 from labkit.lab_twin_build import week_export
+from simulators.plantfile import load_plant
 
 LAB = "lab_twin_improve"
 SOURCE = Path(__file__).resolve().parents[1] / "labs" / LAB / f"{LAB}.ipynb"
 SOLUTION_CELLS = ("gaps", "recalibrate", "action_plan", "monitoring", "dashboards")
 PRACTICE = practice_variant(LAB)
+OTHER_OPTIMUM_SEED = 1831459956406241456  # a graded variant seed whose best CONWIP cap is not the documented plant's
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +92,31 @@ def test_the_graded_variant_gives_the_kernel_its_week_and_twin_and_no_seed(tmp_p
     pd.testing.assert_frame_equal(events, week_export(variant.seed)[0])
     assert kit.dashboard_cuts(variant.seed) == kit.graded_input("dashboard_cuts", practice=list)
     assert str(variant.seed) not in "".join(path.read_bytes().decode("latin-1") for path in tmp_path.rglob("*.json"))
+    # The plant's side of the fidelity check and the trial weeks are the MES's records of the variant's plant.
+    assert kit.graded_input("fidelity_reference", practice=dict) == kit.fidelity_reference(variant.seed)
+    trial = kit.plant_trial({"conwip": 4, "cnc_speed": 1.15})
+    assert set(trial["kind"]) <= set(kit.TRIAL_KINDS) and (trial["kind"] == "part_completed").sum() > 0
+    assert list(trial.columns) == list(events.columns)
+    with pytest.raises(ValueError, match="not one of the test plan's levels"):
+        kit.plant_trial({"conwip": 4, "cnc_speed": 1.17})
+    assert {path.stem for path in tmp_path.rglob("*") if path.is_file()} == {
+        "week_events", "week_states", "twin_params", "fidelity_reference", "trial_weeks", "dashboard_cuts"}
 
 
 def test_the_practice_trial_shares_the_logs_breakdowns(practice_env):
-    events, _ = kit.plant_trial({name: kit.CURRENT_SETPOINTS[name] for name in kit.SWEEPS})
+    events = kit.plant_trial({name: kit.CURRENT_SETPOINTS[name] for name in kit.SWEEPS})
     log, _ = kit.production_log()
+    log = log[log["kind"].isin(kit.TRIAL_KINDS)]  # a trial week's export holds the production records only
     assert list(events["kind"].head(200)) == list(log["kind"].head(200))
     assert (events["kind"] == "part_completed").sum() == (log["kind"] == "part_completed").sum()
+
+
+def test_each_variants_plant_differs_from_the_documented_one():
+    """The learner's plant is a variant: its output at the current setpoints is not the plant file's."""
+    public = load_plant()
+    documented = kit.good_parts(replace(public, release=replace(public.release, wip_cap=6)), 4000)
+    outputs = {kit.good_parts(kit.true_plant(seed, {"conwip": 6}), 4000) for seed in (7, 11, 2**61 + 5)}
+    assert len(outputs) == 3 and documented not in outputs, (documented, outputs)
 
 
 def test_working_seconds_count_shifts_without_breaks():
@@ -128,6 +150,18 @@ def test_the_recalibrated_twin_is_faithful_and_the_stale_or_exponential_one_is_n
         judge("fidelity_test", params=solution["TWIN"])
     with pytest.raises(VerdictFailed, match="with CONWIP 3"):
         judge("fidelity_test", params=exponential_cnc(calibrated))
+
+
+def test_a_twin_copied_from_the_public_plant_file_fails_the_fidelity_on_a_graded_variant():
+    """The cheat the variants close: the plant file's parameters as the "calibrated" twin, no data used. The
+    variant's process times are the documented ones scaled by up to 8 % per station: the copy misses the brief's 5 %
+    on some process time of every variant drawn here (its output may still land within 2 % of the plant's)."""
+    copied = plant_params(load_plant())
+    draw = random.Random(20261130)
+    for _ in range(3):
+        variant = Variant(LAB, "someone", draw.getrandbits(62))
+        with pytest.raises(VerdictFailed, match=r"off the plant's mean net process time in the week's log"):
+            judge("fidelity_test", variant, params=copied)
 
 
 def test_a_twin_with_absurd_parameters_is_refused_before_it_runs(solution):
@@ -211,10 +245,36 @@ def test_the_capacity_project_needs_the_twin_of_the_new_line(solution):
         judge("project_test", recommended=today)
 
 
+def _documented_conwip_sweep() -> pd.Series:
+    """What a learner can compute without any data: the grader's CONWIP sweep (today's line, its weeks) run on the
+    documented plant, as the plant file describes it."""
+    public = load_plant()
+    values = {}
+    for conwip in kit.SWEEPS["conwip"]:
+        plant = replace(public, release=replace(public.release, wip_cap=conwip))
+        good = sum(kit.good_parts(plant, verdicts.GRADER_SEED + r) for r in range(verdicts.GRADER_REPLICATIONS))
+        values[conwip] = kit.contribution_eur(good / verdicts.GRADER_REPLICATIONS, {"conwip": conwip})
+    return pd.Series(values)
+
+
+def test_the_documented_plants_optimum_is_not_the_verdicts_on_a_variant_whose_optimum_differs():
+    """The other cheat the variants close: sweeping the plant file's plant, as the grader sweeps the learner's. On
+    this variant the CONWIP cap that pays is not the documented plant's, and the verdict refuses the documented
+    plant's (whatever the speed). The variants' spread seldom moves the optimum this far: on most variants the
+    documented plant's setpoints stay within REGRET_TOLERANCE_EUR of the best."""
+    public_best = int(_documented_conwip_sweep().idxmax())
+    truth = verdicts.true_sweep(OTHER_OPTIMUM_SEED, "conwip", dict(kit.CURRENT_SETPOINTS))
+    assert int(truth.idxmax()) != public_best, (public_best, truth)
+    assert truth.max() - truth[public_best] > verdicts.REGRET_TOLERANCE_EUR
+    with pytest.raises(VerdictFailed, match=rf"^today's line: conwip = {public_best}: on the plant"):
+        judge("setpoints_test", Variant(LAB, "someone", OTHER_OPTIMUM_SEED),
+              recommended={"conwip": public_best, "cnc_speed": 1.2})
+
+
 def test_a_buffer_sweep_under_a_conwip_cap_changes_nothing_worth_a_place():
     """The reason the CNC buffer is no longer a decision: under the cap the test plan finds, five more places bring
     fewer parts than they cost, so the cost alone decides, without a simulation."""
-    outputs = {buffer: kit.good_parts(kit.true_plant({"cnc_buffer": buffer, "conwip": 4}), 9000)
+    outputs = {buffer: kit.good_parts(kit.true_plant(PRACTICE.seed, {"cnc_buffer": buffer, "conwip": 4}), 9000)
                for buffer in (1, 6)}
     assert abs(outputs[6] - outputs[1]) * kit.MARGIN_EUR < 5 * kit.BUFFER_PLACE_EUR, outputs
 

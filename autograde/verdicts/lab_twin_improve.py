@@ -2,10 +2,13 @@
 monitoring plan, the test plan and its setpoints, their application to the live plant and the dashboards, judged
 on the grader's side.
 
-The variant's week (lab_twin_build's `week_export(seed)`) and its stale twin (`stale_twin(seed)`) are written
-into the variant's folder by the preparer; the kernel never sees the seed. The recalibrated twin is recorded as
-plain data (its parameters) and run here, after bounds checks, against the plant over the same weeks. The test
-plan is replayed on the plant (GRADER_REPLICATIONS weeks, common random numbers) in the learner's own context,
+The plant is the learner's own: the variant of lab_model_line drawn from the graded variant's seed
+(`labkit.lab_model_line.plant_variant(variant.seed)`), whose parameters never leave the grader. The variant's week
+(lab_twin_build's `week_export(seed)`), its stale twin (`stale_twin(seed)`), the plant's good parts over the
+fidelity weeks and the trial weeks' exports (what the plant's MES would send, not its parameters) are written into
+the variant's folder by the preparer; the kernel never sees the seed. The recalibrated twin is recorded as plain
+data (its parameters) and run here, after bounds checks, against the plant over the same weeks. The test plan is
+replayed on the plant (GRADER_REPLICATIONS weeks, common random numbers) in the learner's own context,
 and a setpoint is accepted when its true contribution is within REGRET_TOLERANCE_EUR of the best level of its sweep,
 for today's line and for the line with a second CNC (the capacity project), whose bottleneck moves to the saw: the
 CONWIP cap and CNC speed that pay then differ, and only a simulation of the new line finds them.
@@ -41,13 +44,16 @@ PARAMS_KEYS = {"mix", "process_times", "stations"}  # a twin's params dict (twin
 
 @VERDICTS.preparer
 def prepare(variant: Variant, folder: Path) -> None:
-    """The week's MES export, the variant's stale twin, a trial week's seed and the dashboards' probe moments."""
+    """The week's MES export, the variant's stale twin, the plant's side of the fidelity check, the trial weeks'
+    exports for every setpoint pair of the test plan and the dashboards' probe moments."""
     inputs = Path(folder) / "inputs"
     events, states = week.week_export(variant.seed)
     plaindata.write(inputs, "week_events", events)
     plaindata.write(inputs, "week_states", states)
     plaindata.write(inputs, "twin_params", kit.stale_twin(variant.seed))
-    plaindata.write(inputs, "trial_seed", int(stream(variant.seed, "twin_improve", "trial").integers(1, 2**31)))
+    plaindata.write(inputs, "fidelity_reference", kit.fidelity_reference(variant.seed))
+    trial_seed = int(stream(variant.seed, "twin_improve", "trial").integers(1, 2**31))
+    plaindata.write(inputs, "trial_weeks", kit.trial_weeks(variant.seed, trial_seed))
     plaindata.write(inputs, "dashboard_cuts", kit.dashboard_cuts(variant.seed))
 
 
@@ -106,33 +112,34 @@ def reference_limits(values: pd.DataFrame) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=512)
-def true_contribution(conwip: int, cnc_speed: float, cnc_machines: int = 1) -> float:
-    """The plant's mean weekly contribution with these setpoints (the CNC buffer as today) over the grader's
-    weeks."""
+def true_contribution(seed: int, conwip: int, cnc_speed: float, cnc_machines: int = 1) -> float:
+    """The mean weekly contribution of the plant variant of `seed` with these setpoints (the CNC buffer as today)
+    over the grader's weeks."""
     setpoints = {"conwip": conwip, "cnc_speed": cnc_speed, "cnc_machines": cnc_machines}
-    plant = kit.true_plant(setpoints)
+    plant = kit.true_plant(seed, setpoints)
     good = np.mean([kit.good_parts(plant, GRADER_SEED + r) for r in range(GRADER_REPLICATIONS)])
     return kit.contribution_eur(float(good), setpoints)
 
 
-def true_sweep(parameter: str, context: dict) -> pd.Series:
-    """The plant's mean weekly contribution at each level of `parameter`, the others as in `context`."""
+def true_sweep(seed: int, parameter: str, context: dict) -> pd.Series:
+    """The mean weekly contribution of the plant variant of `seed` at each level of `parameter`, the others as in
+    `context`."""
     values = {}
     for level in kit.SWEEPS[parameter]:
         point = {**kit.CURRENT_SETPOINTS, **context, parameter: level}
-        values[level] = true_contribution(int(point["conwip"]), round(float(point["cnc_speed"]), 2),
+        values[level] = true_contribution(seed, int(point["conwip"]), round(float(point["cnc_speed"]), 2),
                                           int(point["cnc_machines"]))
     return pd.Series(values, name=parameter)
 
 
-def regrets(recommended: dict, base: dict) -> Iterator[tuple[str, float]]:
-    """Each setpoint of `recommended`, replayed on the true plant in the test plan's order from `base` (one factor
-    at a time), with what it earns a week less than the best level of its sweep. A generator, so that a verdict
-    stopping at the first setpoint beyond REGRET_TOLERANCE_EUR runs no further sweep; each verdict holds its own
-    message, which names its line."""
+def regrets(seed: int, recommended: dict, base: dict) -> Iterator[tuple[str, float]]:
+    """Each setpoint of `recommended`, replayed on the plant variant of `seed` in the test plan's order from `base`
+    (one factor at a time), with what it earns a week less than the best level of its sweep. A generator, so that a
+    verdict stopping at the first setpoint beyond REGRET_TOLERANCE_EUR runs no further sweep; each verdict holds its
+    own message, which names its line."""
     context = dict(base)
     for name in kit.SWEEPS:
-        curve = true_sweep(name, context)
+        curve = true_sweep(seed, name, context)
         level = next(lv for lv in kit.SWEEPS[name] if math.isclose(lv, recommended[name]))
         yield name, float(curve.max() - curve[level])
         context[name] = level
@@ -244,12 +251,19 @@ def _checked_params(params, reference: dict) -> dict:
 
 @VERDICTS.cell("lab_twin_improve_fidelity_test")
 def twin_fidelity(evidence: Evidence, variant: Variant) -> None:
-    """The recalibrated twin, run here, makes the plant's output within FIDELITY_TOLERANCE at CONWIP 3 and 6."""
+    """The recalibrated twin's process times are within GAP_THRESHOLD of the plant's (the week's log) and, run here,
+    it makes the plant's output within FIDELITY_TOLERANCE at CONWIP 3 and 6."""
     reference = kit.stale_twin(variant.seed)
     params = _checked_params(evidence["params"], reference)
     expect(params["process_times"] != reference["process_times"], "CALIBRATED still has the stale twin's process "
            "times: recalibrate the significant gaps")
-    for conwip, gap in kit.fidelity(params).items():
+    for (product, station), row in reference_gaps(variant.seed).iterrows():  # the brief: within 5 % of the plant's
+        gap = distribution_moments(params["process_times"][product][station])[0] / row["plant_mean_s"] - 1.0
+        expect(abs(gap) <= kit.GAP_THRESHOLD,
+               "CALIBRATED['process_times'][{product!r}][{station!r}]: its mean is {gap:+.1%} off the plant's mean net "
+               "process time in the week's log (allowed: {allowed:.0%}); recalibrate it from the log",
+               product=product, station=station, gap=gap, allowed=kit.GAP_THRESHOLD)
+    for conwip, gap in kit.fidelity(params, kit.fidelity_reference(variant.seed)).items():
         expect(abs(gap) <= kit.FIDELITY_TOLERANCE,
                "with CONWIP {conwip}, the twin makes {gap:+.1%} good parts against the plant over the same weeks "
                "(allowed: {allowed:.0%}); recalibrate every significant process time, and keep each "
@@ -375,7 +389,7 @@ def setpoints(evidence: Evidence, variant: Variant) -> None:
     """Each recommended setpoint is optimal on the true plant within REGRET_TOLERANCE_EUR, in the test plan's
     order and context (one factor at a time, from the setpoints chosen before it)."""
     recommended = _recommended(evidence["recommended"])
-    for name, regret in regrets(recommended, dict(kit.CURRENT_SETPOINTS)):
+    for name, regret in regrets(variant.seed, recommended, dict(kit.CURRENT_SETPOINTS)):
         expect(regret <= REGRET_TOLERANCE_EUR,
                "today's line: {name} = {value}: on the plant this setpoint earns more than {tolerance:,.0f} EUR a week "
                "less than the best level of its sweep: is the twin faithful at this range of settings (recalibrated, "
@@ -389,7 +403,7 @@ def project(evidence: Evidence, variant: Variant) -> None:
     plant with a second CNC within REGRET_TOLERANCE_EUR, one factor at a time from today's setpoints: the
     bottleneck moves, and with it the CONWIP cap and the CNC speed that pay."""
     recommended = _recommended(evidence["recommended"], "PROJECT_SETPOINTS")
-    for name, regret in regrets(recommended, {**kit.CURRENT_SETPOINTS, **kit.PROJECT}):
+    for name, regret in regrets(variant.seed, recommended, {**kit.CURRENT_SETPOINTS, **kit.PROJECT}):
         expect(regret <= REGRET_TOLERANCE_EUR,
                "with a second CNC: {name} = {value}: on the plant this setpoint earns more than {tolerance:,.0f} EUR a "
                "week less than the best level of its sweep: is the twin faithful at this range of settings "
