@@ -443,9 +443,16 @@ def _removal(merged: pd.DataFrame, kept: pd.Series, defect: str) -> tuple[pd.Ser
     if not hit.any():
         return None
     removed = 1 - kept[hit].mean()
-    per_signal = kept[hit].groupby([merged.loc[hit, "machine"], merged.loc[hit, "sensor"]]).agg(["mean", "size"])
-    weak = per_signal[(per_signal["size"] >= MIN_DEFECTS_PER_SIGNAL) & (1 - per_signal["mean"] < MIN_REMOVED)]
+    per_signal = kept[hit].groupby([merged.loc[hit, "machine"], merged.loc[hit, "sensor"]]).agg(["sum", "size"])
+    weak = per_signal[(per_signal["size"] >= MIN_DEFECTS_PER_SIGNAL)
+                      & (per_signal["sum"] > _misses_allowed(per_signal["size"]))]
     return hit, removed, weak
+
+
+def _misses_allowed(count):
+    """How many of `count` evident defects a filter may keep: 1 - MIN_REMOVED of them, and always one: on a
+    handful of spikes one borderline case would otherwise decide the cell (4 removed of 5 is only 80 %)."""
+    return np.maximum(1, np.floor((1 - MIN_REMOVED) * count))
 
 
 def _judge_filter(merged: pd.DataFrame, kept: pd.Series, name: str) -> None:
@@ -453,7 +460,7 @@ def _judge_filter(merged: pd.DataFrame, kept: pd.Series, name: str) -> None:
     removal = _removal(merged, kept, "spike")
     if removal is not None:
         hit, removed, weak = removal
-        expect(removed >= MIN_REMOVED,
+        expect(kept[hit].sum() <= _misses_allowed(hit.sum()),
                "{name} keeps {kept} of the {total} evident spikes of its input (removes {removed:.0%}, at least "
                "{required:.0%} expected): a spike leaves both its neighbours by far more than the signal ever jumps "
                "between two readings, and they agree with each other",
@@ -464,7 +471,7 @@ def _judge_filter(merged: pd.DataFrame, kept: pd.Series, name: str) -> None:
     removal = _removal(merged, kept, "out_of_range")
     if removal is not None:
         hit, removed, weak = removal
-        expect(removed >= MIN_REMOVED,
+        expect(kept[hit].sum() <= _misses_allowed(hit.sum()),
                "{name} keeps {kept} of the {total} out-of-range or bad-quality values of its input (removes "
                "{removed:.0%}, at least {required:.0%} expected): check the quality flag and the valid range",
                name=name, kept=int(kept[hit].sum()), total=int(hit.sum()), removed=removed, required=MIN_REMOVED)
@@ -474,7 +481,7 @@ def _judge_filter(merged: pd.DataFrame, kept: pd.Series, name: str) -> None:
     removal = _removal(merged, kept, "stuck")
     if removal is not None:
         hit, removed, weak = removal
-        expect(removed >= MIN_REMOVED,
+        expect(kept[hit].sum() <= _misses_allowed(hit.sum()),
                "{name} keeps {kept} of the {total} evident stuck-sensor values of its input (removes {removed:.0%}, "
                "at least {required:.0%} expected): a stuck sensor repeats one value far longer than the live, rounded "
                "signal ever does",

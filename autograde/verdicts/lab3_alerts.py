@@ -53,7 +53,11 @@ MAX_FALSE_ALARMS_PER_WEEK = 1  # the brief's alarm hygiene, per objective, in th
 WORKING_DAYS = ("mon", "tue", "wed", "thu", "fri")
 LEAD_TOLERANCE_MIN = 0.5  # a learner's lead time within this of its own replay's is right (rounding)
 SEVERITY_RANK = {"info": 1, "warning": 2, "critical": 3}
-EDGE_LEAD_FACTOR = 2  # a graded fault leaves normal operation at least twice the brief's lead before its repair
+RECORDING_CANDIDATES = 60  # about a third of plants are fair: 60 leave one learner in 10^10 without recordings
+LEAD_FACTOR = 1.5  # a sound rule alarms on a graded fault at least 1.5 times the brief's lead before its repair
+# The pending periods of the model answer's rules (a sound rule set: detectable_lead_min).
+REFERENCE_PENDING_S = {"spindle_overheat": 120, "coolant_supply": 900, "saw_bearing": 120, "deburr_air": 60,
+                       "wash_standby_energy": 900}
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,8 @@ def grader_inputs(variant: Variant) -> dict:
 def recordings_seed(seed: int) -> int:
     """The seed of the variant's recordings: `seed` itself, or the first of the candidates drawn from it whose
     recordings are a fair test of the brief (`fair_recordings`), still from the learner's secret seed."""
-    candidates = [seed, *(int(stream(seed, "lab3_alerts", "recordings", str(k)).integers(2**62)) for k in range(20))]
+    candidates = [seed, *(int(stream(seed, "lab3_alerts", "recordings", str(k)).integers(2**62))
+                          for k in range(RECORDING_CANDIDATES))]
     for candidate in candidates:
         if fair_recordings(candidate):
             return candidate
@@ -230,20 +235,20 @@ def recordings_seed(seed: int) -> int:
 def fair_recordings(recording: int) -> bool:
     """Whether the plant of seed `recording` tests the brief and nothing else:
 
-    - its watched sensors keep their calibration over the two weeks. The simulator's calibration drift grows from
-      t=0 without bound (`simulators/imperfections.py`): over two weeks a drifting sensor is off by a third of its
-      span, a broken sensor rather than a test of alert thresholds, and a tenth of the sensors drift;
-    - each graded fault takes its sensor beyond the normal operation of that day at least `EDGE_LEAD_FACTOR` times
-      the brief's lead before its repair (`detectable_lead_min`). On the realistic plant a machine often breaks
-      down during a fault: after a long stop a cooling failure restarts from a cold spindle and leaves the normal
-      range minutes before the repair, which no threshold the brief allows can announce with its lead."""
+    - its watched sensors keep their calibration over the two weeks: a drifting sensor is off by up to 3 % of its
+      span (`simulators/imperfections.py`), which moves the levels the thresholds are judged against, and a tenth
+      of the sensors drift;
+    - a sound rule alarms on each graded fault at least `LEAD_FACTOR` times the brief's lead before its repair
+      (`detectable_lead_min`). On the realistic plant a machine often breaks down during a fault: after a long stop
+      a cooling failure restarts from a cold spindle and reaches a sound threshold minutes before the repair, which
+      no rule can announce with the brief's lead."""
     watched = {(objective.machine, objective.sensor) for objective in OBJECTIVES}
     truth = truth_tables("normal", recording, kit.HISTORY_HOURS, tables=("readings_truth",),
                          plant=kit.PLANT)["readings_truth"]
     drifting = truth.loc[truth.defect == "drift", ["machine", "sensor"]].drop_duplicates()
     if watched & set(zip(drifting.machine.astype(str), drifting.sensor.astype(str), strict=True)):
         return False
-    return all(detectable_lead_min(scenario, recording, objective) >= EDGE_LEAD_FACTOR * objective.min_lead_min
+    return all(detectable_lead_min(scenario, recording, objective) >= LEAD_FACTOR * objective.min_lead_min
                for objective in OBJECTIVES for scenario in objective.scenarios)
 
 
@@ -593,9 +598,11 @@ def moved_sensors(scenario: str, recording: int) -> frozenset[tuple[str, str]]:
 
 
 def detectable_lead_min(scenario: str, recording: int, objective: Objective) -> float:
-    """Minutes between the moment the scenario's fault first takes the objective's sensor (its noise-free value,
-    in a state where the fault shows) beyond the normal operation of that weekday, and the repair stop: the most
-    lead a threshold the brief allows can give (0 when the fault never leaves normal operation)."""
+    """Minutes between the first alarm a sound rule would raise on the scenario's fault and the repair stop (0 when
+    it raises none): a rule for the whole working week with its threshold halfway between normal operation (on
+    the day it is highest) and the brief's limit, the model answer's pending period (REFERENCE_PENDING_S), in the
+    states where the fault shows, run on the sensor's noise-free value. A stop resets its pending period, as an
+    engine's does: after a breakdown during a cooling failure the spindle restarts cold."""
     start, end = fault_window(scenario, recording)
     truth = truth_tables(scenario, recording, kit.SHIFT_HOURS, tables=("readings_truth",),
                          plant=kit.PLANT)["readings_truth"]
@@ -603,14 +610,18 @@ def detectable_lead_min(scenario: str, recording: int, objective: Objective) -> 
     states = _states(scenario, recording)
     mine = pd.merge_asof(mine, states.loc[states.machine == objective.machine, ["timestamp", "state"]].sort_values(
         "timestamp"), on="timestamp")
-    shown = mine[(mine.timestamp >= start) & (mine.timestamp < end) & mine.state.isin(objective.shows_in)]
+    window = mine[(mine.timestamp >= start) & (mine.timestamp < end)]
     band = normal_bands(recording)[objective.key]
-    day = kit.DAYS[start.day_of_week]
-    if day not in band.index:
-        return 0.0
-    beyond = (shown.true_value > band.loc[day, 0.99]) if objective.direction == "above" else (
-        shown.true_value < band.loc[day, 0.01])
-    return (end - shown.timestamp[beyond].min()).total_seconds() / 60 if beyond.any() else 0.0
+    edge = float(band[0.99].max() if objective.direction == "above" else band[0.01].min())
+    midway = edge + 0.5 * (objective.limit - edge)
+    beyond = ((window.true_value > midway) if objective.direction == "above" else (window.true_value < midway)) & (
+        window.state.isin(objective.shows_in))
+    pending_s, since = REFERENCE_PENDING_S[objective.key], None
+    for moment, held in zip(window.timestamp, beyond, strict=True):
+        since = (since or moment) if held else None
+        if since is not None and (moment - since).total_seconds() >= pending_s:
+            return (end - moment).total_seconds() / 60
+    return 0.0
 
 
 def read_alarms(alarms) -> pd.DataFrame:
