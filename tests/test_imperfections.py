@@ -113,13 +113,19 @@ def test_stuck_sensors_repeat_one_value_exactly_and_gaps_send_nothing():
     assert np.bincount(rows, minlength=len(gap))[gap].sum() == 0
 
 
-def test_drifting_sensors_move_away_from_the_truth_linearly():
-    rates = ImperfectionRates(drift_sensor_fraction=1.0, drift_per_hour=0.01, drift_max_fraction=1.0, stuck_rate=0.0,
-                              gap_rate=0.0, spike_rate=0.0, out_of_range_rate=0.0)
-    observed, truth = record(rates, hours=4.0)
+def drift_errors(per_hour: float, max_fraction: float, hours: float = 4.0):
+    """Every sensor drifting (no other defect): (observed, truth, each reading's error as a fraction of its sensor's
+    span, its time in hours)."""
+    rates = ImperfectionRates(drift_sensor_fraction=1.0, drift_per_hour=per_hour, drift_max_fraction=max_fraction,
+                              stuck_rate=0.0, gap_rate=0.0, spike_rate=0.0, out_of_range_rate=0.0)
+    observed, truth = record(rates, hours=hours)
     rows = keyed(observed, truth)
     error = (observed["value"] - truth["true_value"][rows]) / SPAN[observed["sensor"]]
-    t_h = truth["t_s"][rows] / 3600.0
+    return observed, truth, error, truth["t_s"][rows] / 3600.0
+
+
+def test_drifting_sensors_move_away_from_the_truth_linearly():
+    observed, truth, error, t_h = drift_errors(per_hour=0.01, max_fraction=1.0)
     for index in range(len(INFOS)):
         mine = observed["sensor"] == index
         # the error grows as 0.01 of the span per hour, one sign per sensor (noise sd 0.005 averages out)
@@ -131,12 +137,7 @@ def test_drifting_sensors_move_away_from_the_truth_linearly():
 def test_a_drifting_sensor_settles_at_its_largest_offset():
     """Calibration drift is bounded: after drift_max_fraction / drift_per_hour hours the offset stays there (an
     aged sensor off its calibration, not one running away for as long as the plant runs)."""
-    rates = ImperfectionRates(drift_sensor_fraction=1.0, drift_per_hour=0.02, drift_max_fraction=0.03, stuck_rate=0.0,
-                              gap_rate=0.0, spike_rate=0.0, out_of_range_rate=0.0)
-    observed, truth = record(rates, hours=4.0)
-    rows = keyed(observed, truth)
-    error = (observed["value"] - truth["true_value"][rows]) / SPAN[observed["sensor"]]
-    t_h = truth["t_s"][rows] / 3600.0
+    observed, _truth, error, t_h = drift_errors(per_hour=0.02, max_fraction=0.03)
     for index in range(len(INFOS)):
         early, settled = (observed["sensor"] == index) & (t_h < 1.0), (observed["sensor"] == index) & (t_h > 2.0)
         assert abs(abs(np.polyfit(t_h[early], error[early], 1)[0]) - 0.02) < 0.002, INFOS[index]
