@@ -67,3 +67,9 @@ def test_the_graders_own_texts_follow_the_course_language(language):
     else:
         assert missing.startswith("la cellule n'a pas enregistré 'plan'") and nothing.startswith(
             "le correcteur n'a rien reçu")
+
+
+def test_a_translation_whose_placeholders_do_not_fit_gives_the_english_message(monkeypatch):
+    broken = translations("lab_scenarios", "fr")
+    monkeypatch.setattr(broken, "gettext", lambda text: "{missing} ligne {index}" if text == TEMPLATE else text)
+    assert _judged(_test_cell(plan=[1]), "fr") == "action_plan row 2: empty owner"

@@ -71,7 +71,10 @@ class JudgeEvidence(NbGraderPreprocessor):
                     return found
             return text
 
-        return failed.translated(gettext)
+        try:
+            return failed.translated(gettext)
+        except (KeyError, IndexError, ValueError):  # a translation whose placeholders do not fit: the English
+            return str(failed)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
