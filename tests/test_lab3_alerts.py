@@ -435,7 +435,7 @@ def test_released_notebook_holds_no_solution_or_hidden_test(tmp_path):
 @pytest.mark.slow
 def test_grading_the_solution_and_typical_mistakes(tmp_path):
     """The solution scores full marks for two learners (two secret variants); each mistake costs its cell: thresholds
-    from one healthy shift cost the thresholds and the week's false alarms, not the rest."""
+    from one healthy shift cost the thresholds (and, on most plants, the week's false alarms), not the rest."""
     def one_shift(versions):
         cell = cell_by_id(versions.source, "lab3_alerts_rules")
         for right, wrong in (("watched = normal[(normal.machine == machine)",
@@ -456,4 +456,7 @@ def test_grading_the_solution_and_typical_mistakes(tmp_path):
     graded.assert_full_marks_on_distinct_variants("ada", "bob")
     assert set(graded.lost_points("eager")) >= {"lab3_alerts_engine_test"}
     assert set(graded.lost_points("plain")) == {"lab3_alerts_mqtt_test"}
-    assert set(graded.lost_points("one_shift")) == {"lab3_alerts_thresholds_test", "lab3_alerts_quiet_test"}
+    # Thresholds from one shift sit inside another day's normal operation: the thresholds cell always sees it; the
+    # week's replay shows it as false alarms on most plants, not on every one (a quiet week can spare them).
+    lost = set(graded.lost_points("one_shift"))
+    assert {"lab3_alerts_thresholds_test"} <= lost <= {"lab3_alerts_thresholds_test", "lab3_alerts_quiet_test"}
