@@ -349,14 +349,10 @@ def archive_content_probe(archive: Callable, folder: Path | str) -> dict[str, An
     return archive_contents(db_path)
 
 
-ARCHIVE_STEPS = ("the first load", "the second, overlapping load", "loading the same readings again",
-                 "reloading the first load's readings (older history)")
-
-
 def archive_update_probe(archive: Callable, folder: Path | str) -> dict[str, Any]:
     """Run `archive` on a fresh database with the grader's `retention_hours`, shorter than the shift: a first
     load (the readings before the split), an overlapping one (all of them), the same again, then the first
-    load's readings again (ARCHIVE_STEPS); what each returned, the rows after each, and the keys left at the end."""
+    load's readings again; what each returned, the rows after each, and the keys left at the end."""
     db_path = fresh_database(folder, "updates")
     readings, sources, split = probe("archive_readings"), probe("archive_sources"), probe("archive_split")
     options = {"retention_hours": probe("archive_retention_hours")}

@@ -34,7 +34,6 @@ from labkit import plaindata
 from labkit.lab1_prepare_data import (
     ARCHIVE_COLUMNS,
     ARCHIVE_KEY,
-    ARCHIVE_STEPS,
     CLEAN_COLUMNS,
     EXPORT_COLUMNS,
     EXPORT_SCENARIO,
@@ -91,13 +90,10 @@ ISO_UTC_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 ARCHIVE_REFERENCES = frozenset({("sensors", "machine", "machine"), ("sensors", "sensor", "sensor")})
 PAYLOAD_FIELDS = frozenset({"timestamp", "value", "unit"})
 REPORT_FIELDS = frozenset({"added", "deleted", "integrity"})
-# The feedback's names of the archive's update steps: labkit's ARCHIVE_STEPS (the probe's order), marked here for
-# translation since labkit never imports autograde. The same words in the same order, or this module does not load.
+# The feedback's names of the archive's update steps, in the order labkit's archive_update_probe runs them.
 ARCHIVE_STEP_NAMES = (phrase("the first load"), phrase("the second, overlapping load"),
                       phrase("loading the same readings again"),
                       phrase("reloading the first load's readings (older history)"))
-if ARCHIVE_STEP_NAMES != ARCHIVE_STEPS:
-    raise ImportError("ARCHIVE_STEP_NAMES must be labkit.lab1_prepare_data.ARCHIVE_STEPS, marked with phrase()")
 
 
 # --- the grader's side of the variant -------------------------------------------------------------------------
@@ -801,7 +797,7 @@ def archive_updates(evidence: Evidence, variant: Variant) -> None:
     incremental without duplicates, the retention counted back from the newest reading, no reading archived that
     the retention deletes at once (a reload changes nothing), and a truthful report after each."""
     steps = evidence["steps"]
-    expect(isinstance(steps, list) and len(steps) == len(ARCHIVE_STEPS), "the archive's updates could not be read")
+    expect(isinstance(steps, list) and len(steps) == len(ARCHIVE_STEP_NAMES), "the archive's updates could not be read")
     for step, what in zip(steps, ARCHIVE_STEP_NAMES, strict=True):
         report = step["report"]
         expect(isinstance(report, dict) and set(report) >= REPORT_FIELDS,
